@@ -1,0 +1,444 @@
+"""Network-distance engine: a CSR matrix built once, cutoff Dijkstra from stations to demand.
+
+Points (stations, candidate sites, demand, hydrants) do not sit on graph nodes:
+they are snapped to the nearest *road segment* and carry a fraction along it.
+A fire engine leaves its station, so every search runs **from** the sources:
+each source becomes a virtual node with arcs to the segment's ends, the
+augmented CSR goes to :func:`scipy.sparse.csgraph.dijkstra` (C speed, with a
+cutoff), and times to targets are interpolated along their segments, including
+the direct run along a shared segment.
+
+Travel time is taken as uniform along a segment (one speed per edge), so a
+point at fraction ``f`` from ``u`` is ``f * travel_s(u→v)`` from ``u``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pyproj
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import dijkstra
+from shapely import STRtree
+
+from coverage.network.model import RoadNetwork
+
+__all__ = [
+    "RoadIndex",
+    "Snap",
+    "DueTimes",
+    "build_index",
+    "snap_points",
+    "node_times",
+    "point_times",
+    "travel_time_matrix",
+    "due_times",
+]
+
+_PAIR_TOLERANCE_M = 0.5
+
+
+@dataclass(frozen=True)
+class RoadIndex:
+    """The road graph as arrays: nodes, a CSR of travel seconds, and road segments.
+
+    A *segment* is one physical road piece between two nodes, traversable in
+    one or both directions. Two-way roads appear once, not twice.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS
+        Metric CRS of all coordinates.
+    node_ids : ndarray, shape (n,)
+        Graph node keys, in CSR order.
+    node_xy : ndarray, shape (n, 2)
+        Node coordinates in ``crs`` (m).
+    csr : scipy.sparse.csr_matrix, shape (n, n)
+        Travel seconds between adjacent nodes (minimum over parallel edges).
+    seg_u, seg_v : ndarray of int, shape (m,)
+        CSR indices of each segment's ends; the geometry runs from ``seg_u`` to ``seg_v``.
+    seg_fwd_s, seg_bwd_s : ndarray of float, shape (m,)
+        Travel seconds u→v and v→u; ``inf`` where one-way rules forbid it.
+    seg_length_m : ndarray of float, shape (m,)
+        Segment length, m.
+    seg_geometry : ndarray of shapely.LineString, shape (m,)
+        Geometry in ``crs``, running u→v.
+    seg_edge : ndarray of object, shape (m,)
+        The ``(u, v, key)`` graph edge each segment was built from.
+    seg_highway, seg_name : ndarray of str, shape (m,)
+        Road class and name.
+    tree : shapely.STRtree
+        Spatial index over ``seg_geometry``.
+    """
+
+    crs: pyproj.CRS
+    node_ids: np.ndarray
+    node_xy: np.ndarray
+    csr: sp.csr_matrix
+    seg_u: np.ndarray
+    seg_v: np.ndarray
+    seg_fwd_s: np.ndarray
+    seg_bwd_s: np.ndarray
+    seg_length_m: np.ndarray
+    seg_geometry: np.ndarray
+    seg_edge: np.ndarray
+    seg_highway: np.ndarray
+    seg_name: np.ndarray
+    tree: STRtree
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of graph nodes."""
+        return len(self.node_ids)
+
+    @property
+    def n_segments(self) -> int:
+        """Number of road segments."""
+        return len(self.seg_u)
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Points placed on road segments.
+
+    Attributes
+    ----------
+    seg : ndarray of int, shape (k,)
+        Segment index of each point.
+    frac : ndarray of float, shape (k,)
+        Position along the segment geometry, 0 at ``seg_u``, 1 at ``seg_v``.
+    dist_m : ndarray of float, shape (k,)
+        Straight-line distance from the original point to the road, m.
+    xy : ndarray, shape (k, 2)
+        The snapped position in the index CRS.
+    """
+
+    seg: np.ndarray
+    frac: np.ndarray
+    dist_m: np.ndarray
+    xy: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.seg)
+
+    def take(self, idx: np.ndarray) -> Snap:
+        """The subset of points at positions ``idx``."""
+        idx = np.asarray(idx)
+        return Snap(self.seg[idx], self.frac[idx], self.dist_m[idx], self.xy[idx])
+
+    @staticmethod
+    def concat(parts: list[Snap]) -> Snap:
+        """Stack several snaps in order."""
+        return Snap(
+            np.concatenate([p.seg for p in parts]),
+            np.concatenate([p.frac for p in parts]),
+            np.concatenate([p.dist_m for p in parts]),
+            np.concatenate([p.xy for p in parts]).reshape(-1, 2),
+        )
+
+
+@dataclass(frozen=True)
+class DueTimes:
+    """First- and second-due travel times for each target point.
+
+    Attributes
+    ----------
+    first_s, second_s : ndarray of float, shape (T,)
+        Travel seconds from the nearest and second-nearest source (``inf`` if none).
+    first_idx, second_idx : ndarray of int, shape (T,)
+        Source positions (``-1`` if none). Ties go to the lower source index.
+    """
+
+    first_s: np.ndarray
+    first_idx: np.ndarray
+    second_s: np.ndarray
+    second_idx: np.ndarray
+
+
+def build_index(network: RoadNetwork | nx.MultiDiGraph) -> RoadIndex:
+    """Turn a projected road graph into a :class:`RoadIndex` (done once per graph).
+
+    Parameters
+    ----------
+    network : RoadNetwork or networkx.MultiDiGraph
+        A graph whose edges carry ``travel_s``, ``length`` and a ``geometry``
+        running u→v in a metric CRS (see :class:`~coverage.network.model.RoadNetwork`).
+
+    Returns
+    -------
+    RoadIndex
+    """
+    graph = network.graph if isinstance(network, RoadNetwork) else network
+    crs = pyproj.CRS.from_user_input(graph.graph["crs"])
+    node_ids = np.array(list(graph.nodes), dtype=object)
+    pos = {n: i for i, n in enumerate(node_ids)}
+    node_xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype=float)
+
+    edges = sorted(graph.edges(keys=True, data=True), key=lambda e: (pos[e[0]], pos[e[1]], str(e[2])))
+    seg_u, seg_v, fwd, bwd, length, geom, edge_key, highway, name = ([] for _ in range(9))
+    # A two-way road is two directed edges with reversed geometry; pair them into one
+    # segment so a point on it is snapped once and can be left in either direction.
+    awaiting_reverse: dict[tuple[int, int], list[int]] = {}
+    for u, v, k, d in edges:
+        iu, iv = pos[u], pos[v]
+        pending = awaiting_reverse.get((iu, iv), [])
+        match = next((s for s in pending if abs(length[s] - d["length"]) < _PAIR_TOLERANCE_M), None)
+        if match is not None and iu != iv:
+            pending.remove(match)
+            bwd[match] = float(d["travel_s"])
+            continue
+        seg = len(seg_u)
+        seg_u.append(iu)
+        seg_v.append(iv)
+        fwd.append(float(d["travel_s"]))
+        bwd.append(np.inf)
+        length.append(float(d["length"]))
+        geom.append(d["geometry"])
+        edge_key.append((u, v, k))
+        highway.append(str(d.get("highway", "")))
+        name.append(str(d.get("name", "") or ""))
+        awaiting_reverse.setdefault((iv, iu), []).append(seg)
+
+    n = len(node_ids)
+    arc_u = np.concatenate([seg_u, seg_v]).astype(np.int64)
+    arc_v = np.concatenate([seg_v, seg_u]).astype(np.int64)
+    arc_w = np.concatenate([fwd, bwd])
+    ok = np.isfinite(arc_w) & (arc_u != arc_v)
+    csr = _min_csr(arc_u[ok], arc_v[ok], arc_w[ok], n)
+
+    geometry = np.empty(len(geom), dtype=object)
+    geometry[:] = geom
+    keys = np.empty(len(edge_key), dtype=object)
+    keys[:] = edge_key
+    return RoadIndex(
+        crs=crs,
+        node_ids=node_ids,
+        node_xy=node_xy,
+        csr=csr,
+        seg_u=np.asarray(seg_u, dtype=np.int64),
+        seg_v=np.asarray(seg_v, dtype=np.int64),
+        seg_fwd_s=np.asarray(fwd, dtype=float),
+        seg_bwd_s=np.asarray(bwd, dtype=float),
+        seg_length_m=np.asarray(length, dtype=float),
+        seg_geometry=geometry,
+        seg_edge=keys,
+        seg_highway=np.asarray(highway, dtype=object),
+        seg_name=np.asarray(name, dtype=object),
+        tree=STRtree(geometry),
+    )
+
+
+def _min_csr(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
+    """CSR keeping the smallest weight of duplicate (row, col) pairs.
+
+    scipy sums duplicates on conversion, which would be wrong for parallel edges.
+    """
+    order = np.lexsort((w, cols, rows))
+    rows, cols, w = rows[order], cols[order], w[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    return sp.csr_matrix((w[first], (rows[first], cols[first])), shape=(n, n))
+
+
+def snap_points(index: RoadIndex, xy: np.ndarray) -> Snap:
+    """Snap points to the nearest road segment (not the nearest node).
+
+    Parameters
+    ----------
+    index : RoadIndex
+    xy : array-like, shape (k, 2)
+        Point coordinates in ``index.crs`` (m).
+
+    Returns
+    -------
+    Snap
+        Segment, fraction along it, snap distance (m) and snapped position.
+    """
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(xy) == 0:
+        return Snap(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros((0, 2)))
+    points = shapely.points(xy)
+    (_, seg), dist = index.tree.query_nearest(points, return_distance=True, all_matches=False)
+    # query_nearest returns input order for all_matches=False; keep it explicit.
+    seg = np.asarray(seg, dtype=np.int64)
+    lines = index.seg_geometry[seg]
+    frac = np.clip(shapely.line_locate_point(lines, points, normalized=True), 0.0, 1.0)
+    on_road = shapely.get_coordinates(shapely.line_interpolate_point(lines, frac, normalized=True))
+    return Snap(seg=seg, frac=frac, dist_m=np.asarray(dist, dtype=float), xy=on_road)
+
+
+def _partial(frac: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """``frac * seconds`` with ``inf`` (forbidden direction) staying ``inf`` even at frac 0."""
+    out = np.full(np.broadcast(frac, seconds).shape, np.inf)
+    finite = np.isfinite(seconds) & np.ones_like(frac, dtype=bool)
+    np.multiply(frac, seconds, out=out, where=finite)
+    return out
+
+
+def _augmented_csr(index: RoadIndex, src: Snap) -> sp.csr_matrix:
+    """The base CSR plus one virtual node per source, with arcs to its segment's ends."""
+    n, s = index.n_nodes, len(src)
+    virtual = n + np.arange(s)
+    to_v = _partial(1.0 - src.frac, index.seg_fwd_s[src.seg])
+    to_u = _partial(src.frac, index.seg_bwd_s[src.seg])
+    rows = np.concatenate([virtual, virtual])
+    cols = np.concatenate([index.seg_v[src.seg], index.seg_u[src.seg]])
+    w = np.concatenate([to_v, to_u])
+    ok = np.isfinite(w)
+    base = index.csr.tocoo()
+    return _min_csr(
+        np.concatenate([base.row, rows[ok]]).astype(np.int64),
+        np.concatenate([base.col, cols[ok]]).astype(np.int64),
+        np.concatenate([base.data, w[ok]]),
+        n + s,
+    )
+
+
+def node_times(index: RoadIndex, src: Snap, *, cutoff_s: float | None = None) -> np.ndarray:
+    """Travel seconds from each source to every graph node.
+
+    Returns
+    -------
+    ndarray, shape (S, n)
+        ``inf`` beyond ``cutoff_s`` or where unreachable.
+    """
+    graph = _augmented_csr(index, src)
+    limit = np.inf if cutoff_s is None else float(cutoff_s)
+    dist = dijkstra(graph, directed=True, indices=index.n_nodes + np.arange(len(src)), limit=limit)
+    return np.atleast_2d(dist)[:, : index.n_nodes]
+
+
+def point_times(
+    index: RoadIndex,
+    src: Snap,
+    dst: Snap,
+    *,
+    cutoff_s: float | None = None,
+    chunk: int = 256,
+) -> np.ndarray:
+    """Dense travel seconds from every source to every target point.
+
+    Parameters
+    ----------
+    index : RoadIndex
+    src, dst : Snap
+        Sources (stations, candidate sites) and targets (demand points).
+    cutoff_s : float, optional
+        Times above this are returned as ``inf``; also bounds the Dijkstra search.
+    chunk : int
+        Sources per Dijkstra call, bounding memory at ``chunk × n`` floats.
+
+    Returns
+    -------
+    ndarray, shape (S, T)
+    """
+    out = np.empty((len(src), len(dst)))
+    graph = _augmented_csr(index, src)
+    limit = np.inf if cutoff_s is None else float(cutoff_s)
+    for start in range(0, len(src), chunk):
+        stop = min(start + chunk, len(src))
+        dist = dijkstra(
+            graph, directed=True, indices=index.n_nodes + np.arange(start, stop), limit=limit
+        )
+        out[start:stop] = _interpolate(index, src.take(np.arange(start, stop)), dst, dist)
+    if cutoff_s is not None:
+        out[out > cutoff_s] = np.inf
+    return out
+
+
+def _interpolate(index: RoadIndex, src: Snap, dst: Snap, dist: np.ndarray) -> np.ndarray:
+    """Times to target points from node times, plus direct runs along a shared segment."""
+    dist = np.atleast_2d(dist)
+    u, v = index.seg_u[dst.seg], index.seg_v[dst.seg]
+    via_u = dist[:, u] + _partial(dst.frac, index.seg_fwd_s[dst.seg])
+    via_v = dist[:, v] + _partial(1.0 - dst.frac, index.seg_bwd_s[dst.seg])
+    times = np.minimum(via_u, via_v)
+
+    s_idx, t_idx = _same_segment_pairs(src.seg, dst.seg)
+    if len(s_idx):
+        ahead = dst.frac[t_idx] - src.frac[s_idx]
+        seg = dst.seg[t_idx]
+        direct = np.where(
+            ahead >= 0,
+            _partial(ahead, index.seg_fwd_s[seg]),
+            _partial(-ahead, index.seg_bwd_s[seg]),
+        )
+        times[s_idx, t_idx] = np.minimum(times[s_idx, t_idx], direct)
+    return times
+
+
+def _same_segment_pairs(src_seg: np.ndarray, dst_seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (source, target) position pairs lying on the same segment."""
+    order = np.argsort(dst_seg, kind="stable")
+    sorted_seg = dst_seg[order]
+    lo = np.searchsorted(sorted_seg, src_seg, side="left")
+    hi = np.searchsorted(sorted_seg, src_seg, side="right")
+    counts = hi - lo
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    s_idx = np.repeat(np.arange(len(src_seg)), counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return s_idx, order[np.repeat(lo, counts) + offsets]
+
+
+def travel_time_matrix(
+    index: RoadIndex, src: Snap, dst: Snap, *, cutoff_s: float, chunk: int = 256
+) -> sp.csr_matrix:
+    """Sparse source × target travel seconds within a cutoff, ready for the MILP.
+
+    Entries beyond ``cutoff_s`` are *absent*; a stored zero is a real zero time
+    (a site exactly on a demand point). Transpose for a demand × candidate matrix.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (S, T)
+    """
+    rows, cols, data = [], [], []
+    graph = _augmented_csr(index, src)
+    for start in range(0, len(src), chunk):
+        stop = min(start + chunk, len(src))
+        dist = dijkstra(
+            graph, directed=True, indices=index.n_nodes + np.arange(start, stop), limit=cutoff_s
+        )
+        block = _interpolate(index, src.take(np.arange(start, stop)), dst, dist)
+        r, c = np.nonzero(block <= cutoff_s)
+        rows.append(r + start)
+        cols.append(c)
+        data.append(block[r, c])
+    return sp.csr_matrix(
+        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(src), len(dst)),
+    )
+
+
+def due_times(times: np.ndarray) -> DueTimes:
+    """First- and second-due sources from a dense source × target time array.
+
+    Parameters
+    ----------
+    times : ndarray, shape (S, T)
+        As returned by :func:`point_times`.
+    """
+    times = np.atleast_2d(times)
+    n_src, n_dst = times.shape
+    cols = np.arange(n_dst)
+    if n_src == 0:
+        none = np.full(n_dst, np.inf), np.full(n_dst, -1)
+        return DueTimes(none[0], none[1], none[0].copy(), none[1].copy())
+    # A stable argsort gives ties to the lower source index, so results are deterministic.
+    order = np.argsort(times, axis=0, kind="stable")
+    first_idx = order[0]
+    first_s = times[first_idx, cols]
+    if n_src > 1:
+        second_idx = order[1]
+        second_s = times[second_idx, cols]
+    else:
+        second_idx = np.full(n_dst, -1)
+        second_s = np.full(n_dst, np.inf)
+    first_idx = np.where(np.isfinite(first_s), first_idx, -1)
+    second_idx = np.where(np.isfinite(second_s), second_idx, -1)
+    return DueTimes(first_s, first_idx, second_s, second_idx)
