@@ -58,7 +58,7 @@ def service_areas(
     """
     breaks = sorted(float(b) for b in breaks_min)
     times = np.atleast_2d(times)
-    groups = [("all", times.min(axis=0))] if dissolve else list(zip(station_ids, times))
+    groups = [("all", times.min(axis=0))] if dissolve else list(zip(station_ids, times, strict=True))
     rows = []
     for sid, t in groups:
         previous = shapely.Polygon()
