@@ -125,8 +125,10 @@ def _load(source: PathOrFrame, layer: str | None, name: str) -> _Table:
             pyogrio.errors.CRSError, pyogrio.errors.FeatureError, OSError, ValueError) as err:
         if isinstance(err, InputError):
             raise
+        # pyogrio appends a GDAL hint about driver prefixes that only confuses users.
+        reason = str(err).split(";")[0]
         raise InputError(
-            f"cannot read the {name} file ({err})",
+            f"cannot read the {name} file ({reason})",
             source=path,
             fix=f"provide one of: {ACCEPTED_FORMATS}",
         ) from err
@@ -178,11 +180,19 @@ def _where(table: _Table, positions: Sequence[int], ids: Sequence[str] | None = 
     parts = []
     for pos in list(positions)[:_SHOW]:
         label = str(table.row(pos))
-        if ids is not None:
+        if ids is not None and ids[pos] != "":
             label += f" (id {ids[pos]!r})"
         parts.append(label)
     more = len(positions) - _SHOW
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def _soft_ids(table: _Table, id_col: str) -> list[str] | None:
+    """Ids as written, for labelling rows before the ids are validated."""
+    col = _find_column(table.frame, id_col)
+    if col is None:
+        return None
+    return ["" if pd.isna(v) else _id_text(v) for v in table.frame[col]]
 
 
 def _ids(table: _Table, id_col: str, name: str) -> list[str]:
@@ -257,7 +267,7 @@ def _lonlat_columns(
 
 
 def _table_xy(
-    table: _Table, lon_col: str | None, lat_col: str | None, name: str
+    table: _Table, lon_col: str | None, lat_col: str | None, name: str, labels: list[str] | None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Coordinates from lon/lat columns; returns x, y and the columns used."""
     lon_name, lat_name = _lonlat_columns(table.frame, lon_col, lat_col, table.source, name)
@@ -269,14 +279,16 @@ def _table_xy(
             f"{bad.size} row(s) of the {name} layer have missing or non-numeric coordinates "
             f"in {lon_name!r}/{lat_name!r}",
             source=table.source,
-            row=_where(table, bad),
+            row=_where(table, bad, labels),
             fix="fill in decimal-degree coordinates or delete those rows",
         )
     return (numeric[lon_name].to_numpy(float), numeric[lat_name].to_numpy(float),
             [lon_name, lat_name])
 
 
-def _point_xy(table: _Table, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _point_xy(
+    table: _Table, name: str, labels: list[str] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of a point layer's geometry, after checking it is points."""
     geoms = table.frame.geometry
     missing = np.flatnonzero((geoms.isna() | geoms.is_empty).to_numpy())
@@ -284,7 +296,7 @@ def _point_xy(table: _Table, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(
             f"{missing.size} feature(s) of the {name} layer have no geometry",
             source=table.source,
-            row=_where(table, missing),
+            row=_where(table, missing, labels),
             fix="give every feature a point location or delete it",
         )
     kinds = geoms.geom_type.to_numpy()
@@ -294,7 +306,7 @@ def _point_xy(table: _Table, name: str) -> tuple[np.ndarray, np.ndarray]:
             f"the {name} layer must contain points, but {wrong.size} feature(s) are "
             f"{sorted(set(kinds[wrong]))}",
             source=table.source,
-            row=_where(table, wrong),
+            row=_where(table, wrong, labels),
             fix="convert them to points (e.g. QGIS 'Centroids' or 'Multipart to singleparts')",
         )
     x, y = geoms.x.to_numpy(float), geoms.y.to_numpy(float)
@@ -303,14 +315,20 @@ def _point_xy(table: _Table, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(
             f"{bad.size} point(s) of the {name} layer have NaN coordinates",
             source=table.source,
-            row=_where(table, bad),
+            row=_where(table, bad, labels),
             fix="fill in the coordinates or delete those features",
         )
     return x, y
 
 
 def _check_degrees(
-    x: np.ndarray, y: np.ndarray, table: _Table, name: str, *, has_crs: bool
+    x: np.ndarray,
+    y: np.ndarray,
+    table: _Table,
+    name: str,
+    *,
+    has_crs: bool,
+    labels: list[str] | None = None,
 ) -> None:
     """Refuse coordinates that are not lon/lat degrees, naming swapped ones."""
     lat_out = np.abs(y) > 90
@@ -320,7 +338,7 @@ def _check_degrees(
             f"longitude and latitude look swapped in the {name} layer: latitude values "
             f"above 90° (e.g. {y[swapped[0]]:g}) with longitudes within ±90°",
             source=table.source,
-            row=_where(table, swapped),
+            row=_where(table, swapped, labels),
             fix="swap the longitude and latitude columns (or lon_col=/lat_col=)",
         )
     not_deg = np.flatnonzero(lat_out | (np.abs(x) > 180))
@@ -340,7 +358,7 @@ def _check_degrees(
         raise InputError(
             f"{problem} in the {name} layer",
             source=table.source,
-            row=_where(table, not_deg),
+            row=_where(table, not_deg, labels),
             fix=fix,
         )
 
@@ -361,7 +379,8 @@ def _to_wgs84_frame(
             )
         return frame.to_crs("EPSG:4326")
     xy = shapely.get_coordinates(frame.geometry.values)
-    _check_degrees(xy[:, 0], xy[:, 1], table, name, has_crs=crs is not None)
+    labels = list(frame["id"]) if "id" in frame.columns else None
+    _check_degrees(xy[:, 0], xy[:, 1], table, name, has_crs=crs is not None, labels=labels)
     if crs is None:
         frame = frame.set_crs("EPSG:4326")
     if coord_system in ("gcj02", "bd09"):
@@ -502,12 +521,12 @@ def _points(
             fix="export the layer again with its features",
         )
 
-    drop: list[str] = []
+    labels = _soft_ids(table, id_col)
     if table.is_table or lon_col is not None or lat_col is not None:
-        x, y, drop = _table_xy(table, lon_col, lat_col, name)
+        x, y, drop = _table_xy(table, lon_col, lat_col, name, labels)
         crs = None
     else:
-        x, y = _point_xy(table, name)
+        x, y = _point_xy(table, name, labels)
         crs = table.frame.crs
         drop = [table.frame.geometry.name]
     ids = _ids(table, id_col, name)
