@@ -1,0 +1,310 @@
+"""Reading OSM roads for emergency vehicles, online (Overpass via osmnx) or from a file.
+
+The way filter is osmnx's own ``"drive"`` filter, parsed from the Overpass QL that
+osmnx sends (so the offline reader and the online query agree clause for clause),
+widened by the ways that the drive filter excludes only because they are reserved
+for emergency or public-service vehicles:
+
+- ``access``, ``motor_vehicle`` or ``motorcar`` = ``emergency`` or ``psv``;
+- ``emergency`` = ``yes`` or ``designated``;
+- ``psv`` = ``yes`` or ``designated``;
+- ``service=emergency_access``.
+
+Such a way passes if it passes the drive filter with the ``access``,
+``motor_vehicle``, ``motorcar`` and ``service`` clauses waived and with
+``highway=service`` allowed. Footways, pedestrian streets, tracks and the like stay
+out even when tagged ``emergency=yes``: the designation only lifts restrictions that
+exist because the road is reserved for such vehicles.
+
+Files are read with pyosmium (``.osm``, ``.osm.pbf``, ``.osm.bz2``...). The ways that
+pass the filter and touch the study area's bounding box are written with their nodes
+to a temporary OSM XML file, which ``osmnx.graph_from_xml`` turns into a graph, so
+both paths build the graph by osmnx's rules.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import osmium
+import osmnx as ox
+from tqdm.auto import tqdm
+
+from coverage.errors import InputError
+
+__all__ = [
+    "EMERGENCY_DESIGNATIONS",
+    "WAY_TAGS",
+    "Clause",
+    "WayFilter",
+    "download_graph",
+    "emergency_filter",
+    "osm_tag_settings",
+    "parse_overpass_filter",
+    "read_osm_file",
+]
+
+#: OSM way tags kept as edge attributes (osmnx keeps only ``settings.useful_tags_way``).
+WAY_TAGS: tuple[str, ...] = (
+    "highway", "name", "oneway", "maxspeed", "maxheight", "access", "motor_vehicle",
+    "motorcar", "emergency", "psv", "service", "bridge", "tunnel", "width", "lanes", "layer",
+)
+
+
+@contextmanager
+def osm_tag_settings() -> Iterator[None]:
+    """Extend ``osmnx.settings.useful_tags_way`` with :data:`WAY_TAGS`, then restore it."""
+    saved = ox.settings.useful_tags_way
+    ox.settings.useful_tags_way = list(dict.fromkeys([*saved, *WAY_TAGS]))
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = saved
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One Overpass QL tag clause, e.g. ``["highway"!~"footway|path"]``.
+
+    ``op`` is ``""`` (key present), ``"="``, ``"!="``, ``"~"`` or ``"!~"``. Regexes
+    are matched unanchored, as Overpass does; a negated clause also matches ways
+    without the key.
+    """
+
+    key: str
+    op: str = ""
+    value: str = ""
+
+    def matches(self, tags: Mapping[str, str]) -> bool:
+        """Whether a way with these tags satisfies the clause."""
+        present = self.key in tags
+        if self.op == "":
+            return present
+        actual = tags.get(self.key)
+        if self.op == "=":
+            return actual == self.value
+        if self.op == "!=":
+            return actual != self.value
+        found = present and re.search(self.value, actual) is not None
+        return found if self.op == "~" else not found
+
+    def overpass(self) -> str:
+        """The clause in Overpass QL."""
+        if self.op == "":
+            return f'["{self.key}"]'
+        return f'["{self.key}"{self.op}"{self.value}"]'
+
+
+_CLAUSE = re.compile(r'\["(?P<key>[^"]+)"(?:(?P<op>!=|=|!~|~)"(?P<value>[^"]*)")?\]')
+
+
+def parse_overpass_filter(text: str) -> tuple[Clause, ...]:
+    """Parse an osmnx way filter (a run of ``["key"op"value"]`` clauses).
+
+    Raises
+    ------
+    RuntimeError
+        If the text holds anything else: osmnx changed its filter syntax and
+        this parser must be updated before offline and online results can agree.
+    """
+    clauses, pos = [], 0
+    for m in _CLAUSE.finditer(text):
+        if m.start() != pos:
+            break
+        clauses.append(Clause(m["key"], m["op"] or "", m["value"] or ""))
+        pos = m.end()
+    if pos != len(text) or not clauses:
+        raise RuntimeError(f"Cannot parse the osmnx way filter {text!r} at character {pos}.")
+    return tuple(clauses)
+
+
+@dataclass(frozen=True)
+class WayFilter:
+    """A union of clause conjunctions: a way passes if it satisfies every clause of
+    at least one conjunction (osmnx sends a list ``custom_filter`` the same way)."""
+
+    conjunctions: tuple[tuple[Clause, ...], ...]
+
+    def matches(self, tags: Mapping[str, str]) -> bool:
+        """Whether a way with these tags passes."""
+        return any(all(c.matches(tags) for c in conj) for conj in self.conjunctions)
+
+    def overpass(self) -> list[str]:
+        """The filter as an osmnx ``custom_filter`` list."""
+        return ["".join(c.overpass() for c in conj) for conj in self.conjunctions]
+
+
+_RESERVED = "^(emergency|psv)$"
+_YES = "^(yes|designated)$"
+#: Tags marking a way as reserved for emergency or public-service vehicles.
+EMERGENCY_DESIGNATIONS: tuple[Clause, ...] = (
+    Clause("access", "~", _RESERVED),
+    Clause("motor_vehicle", "~", _RESERVED),
+    Clause("motorcar", "~", _RESERVED),
+    Clause("emergency", "~", _YES),
+    Clause("psv", "~", _YES),
+    Clause("service", "=", "emergency_access"),
+)
+_WAIVED_KEYS = frozenset({"access", "motor_vehicle", "motorcar", "service"})
+
+
+def _waive(clause: Clause) -> Clause | None:
+    """The drive clause as it applies to a way reserved for emergency vehicles."""
+    if clause.key in _WAIVED_KEYS:
+        return None
+    if clause.key == "highway" and clause.op == "!~":
+        alternatives = clause.value.split("|")
+        if not all(re.fullmatch(r"\w+", a) for a in alternatives):
+            raise RuntimeError(f"Unexpected highway clause in the osmnx drive filter: {clause}")
+        return Clause("highway", "!~", "|".join(a for a in alternatives if a != "service"))
+    return clause
+
+
+def emergency_filter() -> WayFilter:
+    """osmnx's ``"drive"`` filter plus emergency/public-service ways (module docstring).
+
+    Derived from ``osmnx`` at call time, so it follows ``ox.settings.default_access``.
+    """
+    drive = parse_overpass_filter(ox._overpass._get_network_filter("drive"))
+    waived = tuple(c for c in (_waive(c) for c in drive) if c is not None)
+    return WayFilter((drive, *((*waived, d) for d in EMERGENCY_DESIGNATIONS)))
+
+
+@dataclass(frozen=True)
+class ExtractStats:
+    """What the file pass kept: ``ways`` written, and ``incomplete`` ways skipped
+    because the file lacks some of their nodes (a clipped extract)."""
+
+    ways: int
+    incomplete: int
+
+
+def _extract(
+    src: Path,
+    dst: Path,
+    way_filter: WayFilter,
+    bbox: Sequence[float] | None,
+    progress: bool,
+) -> ExtractStats:
+    """Write the ways of ``src`` that pass ``way_filter`` and have a node inside
+    ``bbox`` (west, south, east, north; None = anywhere), with their nodes, to ``dst``."""
+    processor = (
+        osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
+    kept = incomplete = 0
+    with (
+        osmium.BackReferenceWriter(str(dst), ref_src=str(src), overwrite=True, remove_tags=False)
+        as writer,
+        tqdm(desc="Filtering OSM ways", unit=" ways", disable=not progress, leave=False) as bar,
+    ):
+        for way in processor:
+            bar.update()
+            if not way_filter.matches(dict(way.tags)):
+                continue
+            locations = [n.location for n in way.nodes]
+            if not all(loc.valid() for loc in locations):
+                incomplete += 1
+                continue
+            if bbox is not None and not any(
+                bbox[0] <= loc.lon <= bbox[2] and bbox[1] <= loc.lat <= bbox[3]
+                for loc in locations
+            ):
+                continue
+            writer.add_way(way)
+            kept += 1
+    return ExtractStats(kept, incomplete)
+
+
+def read_osm_file(
+    path: Path,
+    way_filter: WayFilter,
+    *,
+    bbox: Sequence[float] | None = None,
+    progress: bool = True,
+) -> tuple[nx.MultiDiGraph, ExtractStats]:
+    """Unsimplified osmnx graph (WGS84) of the filtered ways of an OSM file.
+
+    Parameters
+    ----------
+    path : Path
+        ``.osm`` XML or ``.osm.pbf`` (any format pyosmium reads).
+    way_filter : WayFilter
+        Which ways to keep (usually :func:`emergency_filter`).
+    bbox : (west, south, east, north), optional
+        WGS84 degrees; ways with no node inside are skipped.
+    progress : bool
+        Show a tqdm bar over the ways read.
+
+    Returns
+    -------
+    graph : networkx.MultiDiGraph
+        ``ox.graph_from_xml(..., simplify=False, retain_all=True)`` of the kept ways,
+        edges carrying the tags in :data:`WAY_TAGS`.
+    stats : ExtractStats
+        Ways kept and skipped.
+
+    Raises
+    ------
+    InputError
+        The file is missing, cannot be parsed, or holds no drivable way in ``bbox``.
+    """
+    if not path.is_file():
+        raise InputError(
+            "OSM file not found.", source=path,
+            fix="check the path, or download an extract (.osm or .osm.pbf) covering the district.",
+        )
+    with tempfile.TemporaryDirectory(prefix="station-coverage-") as tmp:
+        xml = Path(tmp) / "roads.osm"
+        try:
+            stats = _extract(path, xml, way_filter, bbox, progress)
+        except RuntimeError as exc:
+            raise InputError(
+                f"cannot be read as OSM data ({exc}).", source=path,
+                fix="pass an uncorrupted OSM XML (.osm) or PBF (.osm.pbf) file with that extension.",
+            ) from exc
+        if stats.ways == 0:
+            where = "" if bbox is None else f" inside the study area {tuple(round(b, 5) for b in bbox)}"
+            raise InputError(
+                f"has no way drivable by a fire engine{where}.", source=path,
+                fix="use an extract that covers the district's roads (highway=* ways), "
+                "or check that the boundary is in the same place (WGS84, not GCJ-02).",
+            )
+        with osm_tag_settings():
+            G = ox.graph_from_xml(xml, simplify=False, retain_all=True)
+    return G, stats
+
+
+def download_graph(polygon: Any, way_filter: WayFilter, *, source: str) -> nx.MultiDiGraph:
+    """Unsimplified graph (WGS84) of the filtered ways inside ``polygon``, from Overpass.
+
+    Calls ``ox.graph_from_polygon(polygon, custom_filter=way_filter.overpass(),
+    truncate_by_edge=True, simplify=False, retain_all=True)``; simplification and
+    connectivity are done by the caller, as for files.
+
+    Raises
+    ------
+    InputError
+        Overpass is unreachable or returns no roads.
+    """
+    with osm_tag_settings():
+        try:
+            return ox.graph_from_polygon(
+                polygon, network_type="drive", custom_filter=way_filter.overpass(),
+                simplify=False, retain_all=True, truncate_by_edge=True,
+            )
+        except (OSError, ValueError, ox._errors.InsufficientResponseError) as exc:
+            raise InputError(
+                f"downloading roads from OpenStreetMap failed ({exc}).", source=source,
+                fix="check the internet connection and the query area, or pass a local "
+                "extract with osm=PATH.",
+            ) from exc
