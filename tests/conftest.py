@@ -30,3 +30,58 @@ def yuzhong_boundary() -> Path:
 @pytest.fixture(scope="session")
 def yuzhong_stations() -> Path:
     return shared("stations/yuzhong_stations_baseline.geojson")
+
+
+@pytest.fixture(scope="session")
+def yuzhong_network(yuzhong_osm, yuzhong_boundary, tmp_path_factory):
+    """The real Yuzhong drive network through the product's own loader (China-urban speeds)."""
+    import geopandas as gpd
+
+    from coverage.network import load_network
+
+    boundary = gpd.read_file(yuzhong_boundary)
+    return load_network(
+        osm=yuzhong_osm,
+        boundary=boundary,
+        cache_dir=tmp_path_factory.mktemp("graph-cache"),
+        progress=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def yuzhong_index(yuzhong_network):
+    from coverage.engine import build_index
+
+    return build_index(yuzhong_network)
+
+
+def split_graph_reference(index, *snaps):
+    """An independent networkx graph with every snapped point inserted as a node.
+
+    Each segment is cut at the points lying on it; the pieces get travel time in
+    proportion to their share of the segment. Node names: ``("n", i)`` for graph
+    nodes and ``(k, j)`` for point ``j`` of the ``k``-th snap passed in.
+    """
+    import networkx as nx
+    import numpy as np
+
+    graph = nx.DiGraph()
+
+    def add(a, b, w):
+        if not graph.has_edge(a, b) or graph[a][b]["w"] > w:
+            graph.add_edge(a, b, w=w)
+
+    on_segment: dict[int, list] = {}
+    for k, snap in enumerate(snaps):
+        for j, (s, f) in enumerate(zip(snap.seg, snap.frac, strict=True)):
+            on_segment.setdefault(int(s), []).append((float(f), (k, j)))
+    for s in range(index.n_segments):
+        chain = [(0.0, ("n", int(index.seg_u[s])))]
+        chain += sorted(on_segment.get(s, []))
+        chain += [(1.0, ("n", int(index.seg_v[s])))]
+        for (f1, a), (f2, b) in zip(chain[:-1], chain[1:], strict=True):
+            if np.isfinite(index.seg_fwd_s[s]):
+                add(a, b, (f2 - f1) * index.seg_fwd_s[s])
+            if np.isfinite(index.seg_bwd_s[s]):
+                add(b, a, (f2 - f1) * index.seg_bwd_s[s])
+    return graph
