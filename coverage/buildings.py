@@ -40,19 +40,23 @@ def _load(source: str | os.PathLike | gpd.GeoDataFrame) -> tuple[gpd.GeoDataFram
         return source, "<buildings GeoDataFrame>"
     path = Path(source)
     if not path.exists():
-        raise InputError("the OSM buildings file does not exist", source=path,
-                         fix="check the path and file name")
+        raise InputError(
+            "the OSM buildings file does not exist", source=path, fix="check the path and file name"
+        )
     try:
         return ox.features_from_xml(path, tags={"building": True}), str(path)
     except InsufficientResponseError as err:
         raise InputError(
-            "the OSM file contains no building=* features", source=path,
+            "the OSM file contains no building=* features",
+            source=path,
             fix="extract buildings for the study area (e.g. Overpass 'way[building]')",
         ) from err
     except (ET.ParseError, UnicodeDecodeError, OSError) as err:
         raise InputError(
-            f"cannot read the OSM file ({err})", source=path,
-            fix="provide OSM XML (.osm or .osm.bz2); convert .pbf with 'osmium cat in.pbf -o out.osm'",
+            f"cannot read the OSM file ({err})",
+            source=path,
+            fix="provide OSM XML (.osm or .osm.bz2); "
+            "convert .pbf with 'osmium cat in.pbf -o out.osm'",
         ) from err
 
 
@@ -79,12 +83,15 @@ def _osm_ids(frame: gpd.GeoDataFrame) -> list[str]:
 def _check_parameters(
     floor_height_m: float, highrise_height_m: float, default_levels: float | None
 ) -> None:
-    for label, value in (("floor_height_m", floor_height_m),
-                         ("highrise_height_m", highrise_height_m),
-                         ("default_levels", default_levels)):
+    for label, value in (
+        ("floor_height_m", floor_height_m),
+        ("highrise_height_m", highrise_height_m),
+        ("default_levels", default_levels),
+    ):
         if value is not None and not (np.isfinite(value) and value > 0):
-            raise InputError(f"{label} must be a positive number, not {value!r}",
-                             fix=f"pass a positive {label}")
+            raise InputError(
+                f"{label} must be a positive number, not {value!r}", fix=f"pass a positive {label}"
+            )
 
 
 def buildings_demand(
@@ -147,11 +154,15 @@ def buildings_demand(
     features, source = _load(osm_path_or_gdf)
     polygons = features[features.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polygons.empty:
-        raise InputError("no building polygons found", source=source,
-                         fix="check that the data holds building=* ways or multipolygons")
+        raise InputError(
+            "no building polygons found",
+            source=source,
+            fix="check that the data holds building=* ways or multipolygons",
+        )
     if polygons.crs is None:
-        raise InputError("the buildings have no CRS", source=source,
-                         fix="set the CRS (OSM data is EPSG:4326)")
+        raise InputError(
+            "the buildings have no CRS", source=source, fix="set the CRS (OSM data is EPSG:4326)"
+        )
     polygons = polygons.to_crs("EPSG:4326")
     metric = metric_crs if metric_crs is not None else polygons.estimate_utm_crs()
     footprint = polygons.geometry.to_crs(metric).area.to_numpy()

@@ -64,7 +64,7 @@ _TOLERANCE_DEG = 1e-12
 _MAX_ITERATIONS = 30
 
 Coords = tuple[NDArray[np.float64], NDArray[np.float64]]
-G = TypeVar("G", BaseGeometry, gpd.GeoDataFrame, gpd.GeoSeries)
+G = TypeVar("G", BaseGeometry, np.ndarray, gpd.GeoDataFrame, gpd.GeoSeries)
 
 
 def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> Coords:
@@ -118,7 +118,9 @@ def _gcj_offset(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> Coords:
     return np.where(inside, d_lon, 0.0), np.where(inside, d_lat, 0.0)
 
 
-def _invert(forward: Callable[[ArrayLike, ArrayLike], Coords], lon: ArrayLike, lat: ArrayLike) -> Coords:
+def _invert(
+    forward: Callable[[ArrayLike, ArrayLike], Coords], lon: ArrayLike, lat: ArrayLike
+) -> Coords:
     """Solve ``forward(x) == (lon, lat)`` for x by fixed-point iteration.
 
     Both forward maps are the identity plus a small, slowly varying shift, so
@@ -274,7 +276,7 @@ def to_wgs84(geom: G, source: str = "gcj02") -> G:
 
     Parameters
     ----------
-    geom : shapely geometry, GeoSeries or GeoDataFrame
+    geom : shapely geometry, array of geometries, GeoSeries or GeoDataFrame
         Coordinates as longitude/latitude in the ``source`` system. GeoJSON
         readers label GCJ-02 data EPSG:4326; that label is ignored here.
     source : {"gcj02", "bd09", "wgs84", "cgcs2000"}
@@ -304,7 +306,7 @@ def from_wgs84(geom: G, target: str = "gcj02") -> G:
 
     Parameters
     ----------
-    geom : shapely geometry, GeoSeries or GeoDataFrame
+    geom : shapely geometry, array of geometries, GeoSeries or GeoDataFrame
         WGS84 longitude/latitude (EPSG:4326).
     target : {"gcj02", "bd09", "wgs84", "cgcs2000"}
         The coordinate system wanted, e.g. to overlay results on an Amap or

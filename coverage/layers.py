@@ -54,12 +54,31 @@ ACCEPTED_FORMATS = (
 #: Spellings accepted in a station layer's ``status`` column.
 STATION_STATUS_ALIASES: dict[str, str] = {
     **dict.fromkeys(
-        ["existing", "built", "in_service", "operational", "active", "现有", "现状", "已建", "在用"],
+        [
+            "existing",
+            "built",
+            "in_service",
+            "operational",
+            "active",
+            "现有",
+            "现状",
+            "已建",
+            "在用",
+        ],
         "existing",
     ),
     **dict.fromkeys(
-        ["proposed", "planned", "candidate", "new", "under_construction",
-         "规划", "拟建", "新建", "在建"],
+        [
+            "proposed",
+            "planned",
+            "candidate",
+            "new",
+            "under_construction",
+            "规划",
+            "拟建",
+            "新建",
+            "在建",
+        ],
         "proposed",
     ),
     **dict.fromkeys(
@@ -95,7 +114,7 @@ class _Table:
 # --------------------------------------------------------------------------- I/O
 
 
-def _load(source: PathOrFrame, layer: str | None, name: str) -> _Table:
+def _load(source: PathOrFrame, layer: str | None, name: str, id_col: str | None = None) -> _Table:
     """Read a file (or take a frame) without interpreting it."""
     if isinstance(source, gpd.GeoDataFrame):
         return _Table(source.reset_index(drop=True), f"<{name} GeoDataFrame>", 1, False)
@@ -108,7 +127,7 @@ def _load(source: PathOrFrame, layer: str | None, name: str) -> _Table:
             f"the {name} file does not exist", source=path, fix="check the path and file name"
         )
     if path.suffix.lower() in _CSV_SUFFIXES:
-        return _Table(_read_csv(path, name), str(path), 2, True)
+        return _Table(_read_csv(path, name, id_col), str(path), 2, True)
 
     try:
         layers = pyogrio.list_layers(path)
@@ -120,9 +139,16 @@ def _load(source: PathOrFrame, layer: str | None, name: str) -> _Table:
                 fix="pass the layer name (layer=... / --layer)",
             )
         frame = gpd.read_file(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-            pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
-            pyogrio.errors.CRSError, pyogrio.errors.FeatureError, OSError, ValueError) as err:
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+        pyogrio.errors.CRSError,
+        pyogrio.errors.FeatureError,
+        OSError,
+        ValueError,
+    ) as err:
         if isinstance(err, InputError):
             raise
         # pyogrio appends a GDAL hint about driver prefixes that only confuses users.
@@ -138,13 +164,17 @@ def _load(source: PathOrFrame, layer: str | None, name: str) -> _Table:
     return _Table(frame.reset_index(drop=True), str(path), 1, is_table)
 
 
-def _read_csv(path: Path, name: str) -> pd.DataFrame:
+def _read_csv(path: Path, name: str, id_col: str | None) -> pd.DataFrame:
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     # Chinese CSV files saved by Excel are often GB18030/GBK, not UTF-8.
     last_error: Exception | None = None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return pd.read_csv(path, sep=sep, encoding=encoding)
+            header = pd.read_csv(path, sep=sep, encoding=encoding, nrows=0)
+            # Ids stay text: "007" must not become 7.
+            id_name = None if id_col is None else _find_column(header, id_col)
+            dtype = None if id_name is None else {id_name: str}
+            return pd.read_csv(path, sep=sep, encoding=encoding, dtype=dtype)
         except UnicodeDecodeError as err:
             last_error = err
         except pd.errors.EmptyDataError as err:
@@ -241,8 +271,10 @@ def _lonlat_columns(
     frame: pd.DataFrame, lon_col: str | None, lat_col: str | None, source: str, name: str
 ) -> tuple[str, str]:
     found = []
-    for given, candidates, axis in ((lon_col, _LON_NAMES, "longitude"),
-                                    (lat_col, _LAT_NAMES, "latitude")):
+    for given, candidates, axis in (
+        (lon_col, _LON_NAMES, "longitude"),
+        (lat_col, _LAT_NAMES, "latitude"),
+    ):
         if given is not None:
             col = _find_column(frame, given)
             if col is None:
@@ -282,13 +314,14 @@ def _table_xy(
             row=_where(table, bad, labels),
             fix="fill in decimal-degree coordinates or delete those rows",
         )
-    return (numeric[lon_name].to_numpy(float), numeric[lat_name].to_numpy(float),
-            [lon_name, lat_name])
+    return (
+        numeric[lon_name].to_numpy(float),
+        numeric[lat_name].to_numpy(float),
+        [lon_name, lat_name],
+    )
 
 
-def _point_xy(
-    table: _Table, name: str, labels: list[str] | None
-) -> tuple[np.ndarray, np.ndarray]:
+def _point_xy(table: _Table, name: str, labels: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of a point layer's geometry, after checking it is points."""
     geoms = table.frame.geometry
     missing = np.flatnonzero((geoms.isna() | geoms.is_empty).to_numpy())
@@ -375,7 +408,7 @@ def _to_wgs84_frame(
                 f"{crs.to_string()}; GCJ-02 and BD-09 exist only as longitude/latitude",
                 source=table.source,
                 fix="use coord_system='wgs84' if the projected CRS is right, or export the "
-                    "layer as GCJ-02/BD-09 longitude/latitude",
+                "layer as GCJ-02/BD-09 longitude/latitude",
             )
         return frame.to_crs("EPSG:4326")
     xy = shapely.get_coordinates(frame.geometry.values)
@@ -413,8 +446,9 @@ def _check_inside(
     area = gpd.GeoSeries([study_area], crs="EPSG:4326")
     metric = area.estimate_utm_crs()
     km = points.geometry.iloc[outside].to_crs(metric).distance(area.to_crs(metric).iloc[0]) / 1000
+    ids = list(points["id"])
     listing = ", ".join(
-        f"{points['id'].iloc[i]!r} ({d:.2f} km)" for i, d in zip(outside[:_SHOW], km.iloc[:_SHOW], strict=True)
+        f"{ids[i]!r} ({d:.2f} km)" for i, d in zip(outside[:_SHOW], km.iloc[:_SHOW], strict=True)
     )
     fix = "move or delete those points, or use a larger study area"
     hint = _likely_cause(study_area, raw_xy, coord_system)
@@ -424,7 +458,7 @@ def _check_inside(
         f"{outside.size} of {len(points)} point(s) of the {name} layer lie outside the study "
         f"area: {listing}" + (" ..." if outside.size > _SHOW else ""),
         source=table.source,
-        row=_where(table, outside, list(points["id"])),
+        row=_where(table, outside, ids),
         fix=fix,
     )
 
@@ -439,8 +473,8 @@ def _likely_cause(
     for other in ("wgs84", "gcj02", "bd09"):
         if other == coord_system or (other == "wgs84" and coord_system == "cgcs2000"):
             continue
-        lon, lat = (x, y) if other == "wgs84" else coordsys._TO_WGS84[other](x, y)
-        if shapely.covers(study_area, shapely.points(lon, lat)).all():
+        moved = coordsys.to_wgs84(shapely.points(x, y), other)
+        if shapely.covers(study_area, moved).all():
             return (
                 f"every point falls inside if the coordinates are read as {other}: check "
                 f"coord_system (Amap/Tencent export GCJ-02, Baidu BD-09, GPS/OSM WGS84)"
@@ -501,7 +535,7 @@ def read_points(
         without CRS, swapped lon/lat, GCJ-02/BD-09 asked for a projected layer,
         missing or duplicate ids, points outside ``study_area``.
     """
-    table = _load(path, layer, name)
+    table = _load(path, layer, name, id_col)
     return _points(table, _coord_system(coord_system), lon_col, lat_col, id_col, study_area, name)
 
 
@@ -517,7 +551,8 @@ def _points(
     """The checks and conversion behind :func:`read_points`, on a loaded layer."""
     if len(table.frame) == 0:
         raise InputError(
-            f"the {name} layer has no features", source=table.source,
+            f"the {name} layer has no features",
+            source=table.source,
             fix="export the layer again with its features",
         )
 
@@ -569,7 +604,7 @@ def _station_types(
                 f"the stations layer has no {type_col!r} column; columns are {list(frame.columns)}",
                 source=table.source,
                 fix=f"add a {type_col!r} column (values such as 一级站, 二级站, 特勤站, 小型站 or "
-                    f"level1/level2/special/small), or pass default_type=",
+                f"level1/level2/special/small), or pass default_type=",
             )
         return [default_code] * len(frame)
 
@@ -617,8 +652,10 @@ def _station_status(table: _Table, status_col: str, ids: list[str]) -> tuple[lis
         raw.append(text)
         key = text.lower().replace(" ", "_").replace("-", "_")
         # "planned_2025" or "built_13th_fyp": the word before the qualifier decides.
-        code = "existing" if not key else STATION_STATUS_ALIASES.get(
-            key, STATION_STATUS_ALIASES.get(key.split("_")[0])
+        code = (
+            "existing"
+            if not key
+            else STATION_STATUS_ALIASES.get(key, STATION_STATUS_ALIASES.get(key.split("_")[0]))
         )
         if code is None:
             unknown.append(pos)
@@ -630,7 +667,7 @@ def _station_status(table: _Table, status_col: str, ids: list[str]) -> tuple[lis
             source=table.source,
             row=_where(table, unknown, ids),
             fix=f"use existing, proposed or closed (accepted spellings: "
-                f"{sorted(STATION_STATUS_ALIASES)}, optionally followed by _qualifier)",
+            f"{sorted(STATION_STATUS_ALIASES)}, optionally followed by _qualifier)",
         )
     return statuses, raw
 
@@ -682,7 +719,7 @@ def read_stations(
         Everything :func:`read_points` raises, plus unknown or missing station
         types and unknown statuses.
     """
-    table = _load(path, layer, "stations")
+    table = _load(path, layer, "stations", id_col)
     points = _points(
         table, _coord_system(coord_system), lon_col, lat_col, id_col, study_area, "stations"
     )
@@ -698,17 +735,22 @@ def read_stations(
             i if pd.isna(v) or str(v).strip() == "" else str(v).strip()
             for i, v in zip(ids, points[name_name], strict=True)
         ]
-    used = {c for c in (name_name, _find_column(points, type_col),
-                        _find_column(points, status_col)) if c is not None}
+    used = {
+        c
+        for c in (name_name, _find_column(points, type_col), _find_column(points, status_col))
+        if c is not None
+    }
     rest = points.drop(columns=sorted(used) + ["id", "geometry"])
-    out = pd.DataFrame({
-        "id": ids,
-        "name": names,
-        "type": codes,
-        "area_cap_km2": [station_type(c).area_cap_km2 for c in codes],
-        "status": statuses,
-        "status_detail": raw_status,
-    })
+    out = pd.DataFrame(
+        {
+            "id": ids,
+            "name": names,
+            "type": codes,
+            "area_cap_km2": [station_type(c).area_cap_km2 for c in codes],
+            "status": statuses,
+            "status_detail": raw_status,
+        }
+    )
     out = pd.concat([out, pd.DataFrame(rest).reset_index(drop=True)], axis=1)
     return gpd.GeoDataFrame(out, geometry=points.geometry.values, crs="EPSG:4326")
 
@@ -746,10 +788,8 @@ def read_weighted_points(
         Everything :func:`read_points` raises, plus a missing weight column and
         weights that are missing, not numbers, not finite or negative.
     """
-    table = _load(path, layer, name)
-    points = _points(
-        table, _coord_system(coord_system), lon_col, lat_col, id_col, study_area, name
-    )
+    table = _load(path, layer, name, id_col)
+    points = _points(table, _coord_system(coord_system), lon_col, lat_col, id_col, study_area, name)
     col = _find_column(points, weight_col)
     if col is None:
         raise InputError(
@@ -825,7 +865,8 @@ def read_boundary(
     frame = table.frame
     if len(frame) == 0:
         raise InputError(
-            "the boundary layer has no features", source=table.source,
+            "the boundary layer has no features",
+            source=table.source,
             fix="export the boundary polygon again",
         )
     geoms = frame.geometry
@@ -847,8 +888,9 @@ def read_boundary(
             row=_where(table, wrong),
             fix="use the district polygon layer (QGIS 'Lines to polygons' for outlines)",
         )
-    wgs = _to_wgs84_frame(gpd.GeoDataFrame(geometry=geoms.values, crs=frame.crs),
-                          coord_system, table, "boundary")
+    wgs = _to_wgs84_frame(
+        gpd.GeoDataFrame(geometry=geoms.values, crs=frame.crs), coord_system, table, "boundary"
+    )
     polys = wgs.geometry.values
     invalid = np.flatnonzero(~shapely.is_valid(polys))
     if invalid.size:

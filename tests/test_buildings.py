@@ -112,7 +112,9 @@ def _synthetic_buildings() -> gpd.GeoDataFrame:
 
 
 def test_synthetic_buildings_tag_fallbacks():
-    got = buildings_demand(_synthetic_buildings(), default_levels=2, floor_height_m=3.5).set_index("id")
+    got = buildings_demand(_synthetic_buildings(), default_levels=2, floor_height_m=3.5).set_index(
+        "id"
+    )
     assert list(got["levels_source"]) == ["tagged", "from_height", "from_height", "assumed"]
     np.testing.assert_allclose(got["levels"], [12, round(31.5 / 3.5), round(25 / 3.5), 2])
     np.testing.assert_allclose(got["height_m"], [12 * 3.5, 31.5, 25, 2 * 3.5])
@@ -144,7 +146,8 @@ def test_bad_inputs(tmp_path):
     )
     with pytest.raises(InputError, match="no building"):
         buildings_demand(no_buildings)
-    points_only = gpd.GeoDataFrame({"building": ["yes"]}, geometry=[Point(106.5, 29.5)],
-                                   crs="EPSG:4326")
+    points_only = gpd.GeoDataFrame(
+        {"building": ["yes"]}, geometry=[Point(106.5, 29.5)], crs="EPSG:4326"
+    )
     with pytest.raises(InputError, match="no building polygons"):
         buildings_demand(points_only)

@@ -87,8 +87,12 @@ def test_station_columns_follow_presets(plan):
     assert list(got["type"]) == [expected_codes[t] for t in plan["type"]]
     assert list(got["area_cap_km2"]) == [STATION_TYPES[c].area_cap_km2 for c in got["type"]]
     # planned_2025/planned_2022 are proposals; built_13th_fyp is an existing station.
-    raw_to_status = {"existing": "existing", "planned_2025": "proposed",
-                     "planned_2022": "proposed", "built_13th_fyp": "existing"}
+    raw_to_status = {
+        "existing": "existing",
+        "planned_2025": "proposed",
+        "planned_2022": "proposed",
+        "built_13th_fyp": "existing",
+    }
     assert list(got["status"]) == [raw_to_status[s] for s in plan["status"]]
     assert list(got["status_detail"]) == list(plan["status"])
     assert list(got["id"]) == list(plan["id"]) and list(got["name"]) == list(plan["name"])
@@ -140,9 +144,18 @@ def test_bd09_points_round_trip(tmp_path, plan):
 def test_csv_columns_detected_case_insensitively_or_given(tmp_path, plan):
     auto = read_points(_as_csv(plan, tmp_path / "a.csv", lon="Longitude", lat="LATITUDE"))
     np.testing.assert_allclose(_xy(auto), _xy(plan), atol=1e-12)
-    given = read_points(_as_csv(plan, tmp_path / "b.csv", lon="E", lat="N"), lon_col="E", lat_col="N")
+    given = read_points(
+        _as_csv(plan, tmp_path / "b.csv", lon="E", lat="N"), lon_col="E", lat_col="N"
+    )
     np.testing.assert_allclose(_xy(given), _xy(plan), atol=1e-12)
     assert "E" not in given.columns  # raw coordinate columns are not carried along
+
+
+def test_csv_ids_stay_text(tmp_path, plan):
+    frame = plan.copy()
+    frame["id"] = [f"{i:03d}" for i in range(len(frame))]
+    got = read_points(_as_csv(frame, tmp_path / "synthetic_zero_padded.csv"))
+    assert list(got["id"]) == list(frame["id"])
 
 
 def test_gb18030_csv(tmp_path, plan):
@@ -216,7 +229,9 @@ def test_swapped_detected_through_study_area(tmp_path):
     # Both readings are valid degrees here; only the study area tells them apart.
     area = box(29.0, 60.0, 30.0, 61.0)
     path = tmp_path / "synthetic_swapped_small.csv"
-    pd.DataFrame({"id": ["a", "b"], "lon": [60.2, 60.7], "lat": [29.3, 29.8]}).to_csv(path, index=False)
+    pd.DataFrame({"id": ["a", "b"], "lon": [60.2, 60.7], "lat": [29.3, 29.8]}).to_csv(
+        path, index=False
+    )
     with pytest.raises(InputError, match="swapped"):
         read_points(path, study_area=area)
 
