@@ -117,3 +117,38 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:
             out[col] = out[col].where(np.isfinite(out[col]), None)
     text = out.to_json(drop_id=True, to_wgs84=False, na="null", show_bbox=False)
     return atomic_write(path, text)
+
+
+def write_assessment(assessment, out_dir: str | Path) -> dict[str, Path]:
+    """Write an :class:`~coverage.assess.Assessment` to ``out_dir``.
+
+    Files: ``summary.json``, ``demand.geojson``, ``districts.geojson``,
+    ``service_areas.geojson``, ``stations.geojson`` and ``map.html``.
+
+    Returns
+    -------
+    dict
+        File role to path.
+    """
+    from coverage.maps import assessment_map
+
+    out = Path(out_dir)
+    demand_cols = [
+        "weight", "highway", "name", "first_due_s", "first_due_station",
+        "second_due_s", "second_due_station", "response_s", "covered",
+    ]
+    demand = assessment.demand[[c for c in demand_cols if c in assessment.demand] + ["geometry"]]
+    station_cols = [
+        "id", "name", "type", "status", "district_km2", "area_cap_km2", "over_cap",
+        "protection_radius_m", "farthest_travel_s", "max_first_due_s", "snap_m",
+    ]
+    stations = assessment.stations[[c for c in station_cols if c in assessment.stations] + ["geometry"]]
+    paths = {
+        "summary": write_json(assessment.summary(), out / "summary.json"),
+        "demand": write_geojson(demand, out / "demand.geojson"),
+        "districts": write_geojson(assessment.districts, out / "districts.geojson"),
+        "service_areas": write_geojson(assessment.service_areas, out / "service_areas.geojson"),
+        "stations": write_geojson(stations, out / "stations.geojson"),
+    }
+    paths["map"] = atomic_write(out / "map.html", assessment_map(assessment).get_root().render())
+    return paths

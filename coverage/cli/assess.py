@@ -1,0 +1,67 @@
+"""``station-coverage assess``: today's coverage of a district's stations."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from coverage.assess import assess
+from coverage.cli.common import (
+    Steps,
+    add_network_args,
+    add_station_args,
+    input_paths,
+    network_from_args,
+    stations_from_args,
+)
+from coverage.export import check_outputs, write_assessment
+from coverage.presets import STANDARDS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``assess`` subcommand."""
+    p = sub.add_parser(
+        "assess",
+        help="measure first/second-due coverage, districts and protection radii",
+        description="Measure how well the stations cover the district on its real road network: "
+        "share of road length reached within the standard's travel time, first-due p50/p90/max, "
+        "second-due coverage, each station's network-Voronoi district against its area cap, "
+        "protection radius and service areas. Writes summary.json, demand.geojson, "
+        "districts.geojson, service_areas.geojson, stations.geojson and map.html.",
+    )
+    add_network_args(p)
+    add_station_args(p)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--standard", choices=sorted(STANDARDS), default="gb51080", help="response standard (default gb51080)")
+    p.add_argument("--step-m", type=float, default=50.0, help="road demand sample spacing, m (default 50)")
+    p.add_argument(
+        "--breaks-min", type=float, nargs="+", default=[2, 3, 4, 5],
+        help="service-area breaks, minutes of travel (default 2 3 4 5)",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the assessment and write its outputs."""
+    out = check_outputs(args.out, input_paths(args))
+    steps = ["road network", "stations", "assessment", "outputs"]
+    with Steps(steps, desc="assess") as bar:
+        network = network_from_args(args)
+        bar.next()
+        stations = stations_from_args(args, network)
+        bar.next()
+        result = assess(
+            network, stations, standard=args.standard, step_m=args.step_m,
+            breaks_min=args.breaks_min, stations_source=str(args.stations),
+        )
+        bar.next()
+        paths = write_assessment(result, out)
+        bar.next()
+    m = result.metrics
+    print(
+        f"{result.standard.name}: {m['coverage_share']:.1%} of road length reached within "
+        f"{result.standard.travel_threshold_s:.0f} s; first-due p90 {m['first_due_p90_s']:.0f} s, "
+        f"max {m['first_due_max_s']:.0f} s"
+    )
+    print(f"outputs in {out}/: " + ", ".join(p.name for p in paths.values()))
+    return 0
