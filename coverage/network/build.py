@@ -353,8 +353,10 @@ def _build(
         else:
             bounds = None if req.study_area is None else req.study_area.bounds
             raw, stats = read_osm_file(req.osm, way_filter, bbox=bounds, progress=progress)
-            _add(dropped_edges, "OSM ways with nodes missing from the file (ways, not edges)",
+            _add(dropped_edges, "OSM ways without two consecutive nodes in the file (ways)",
                  stats.incomplete)
+            _add(dropped_edges, "OSM ways cut to the part whose nodes are in the file (ways)",
+                 stats.clipped)
         stages.update()
 
         stages.set_postfix_str("simplifying")

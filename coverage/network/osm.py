@@ -179,11 +179,28 @@ def emergency_filter() -> WayFilter:
 
 @dataclass(frozen=True)
 class ExtractStats:
-    """What the file pass kept: ``ways`` written, and ``incomplete`` ways skipped
-    because the file lacks some of their nodes (a clipped extract)."""
+    """What the file pass kept: ``ways`` written, of which ``clipped`` ways were cut
+    to their longest run of nodes present in the file (the file is a clipped
+    extract), and ``incomplete`` ways skipped because fewer than two consecutive
+    nodes are present."""
 
     ways: int
+    clipped: int
     incomplete: int
+
+
+def _longest_present_run(way: Any) -> list[int]:
+    """Node refs of the longest run of consecutive nodes whose location the file has."""
+    best: list[int] = []
+    run: list[int] = []
+    for node in way.nodes:
+        if node.location.valid():
+            run.append(node.ref)
+            if len(run) > len(best):
+                best = list(run)
+        else:
+            run = []
+    return best
 
 
 def _extract(
@@ -201,7 +218,7 @@ def _extract(
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
-    kept = incomplete = 0
+    kept = clipped = incomplete = 0
     with (
         osmium.BackReferenceWriter(str(dst), ref_src=str(src), overwrite=True, remove_tags=False)
         as writer,
@@ -211,18 +228,24 @@ def _extract(
             bar.update()
             if not way_filter.matches(dict(way.tags)):
                 continue
-            locations = [n.location for n in way.nodes]
-            if not all(loc.valid() for loc in locations):
+            refs = _longest_present_run(way)
+            if len(refs) < 2:
                 incomplete += 1
                 continue
             if bbox is not None and not any(
-                bbox[0] <= loc.lon <= bbox[2] and bbox[1] <= loc.lat <= bbox[3]
-                for loc in locations
+                bbox[0] <= n.location.lon <= bbox[2] and bbox[1] <= n.location.lat <= bbox[3]
+                for n in way.nodes if n.location.valid()
             ):
                 continue
-            writer.add_way(way)
+            if len(refs) < len(way.nodes):
+                # osmnx cannot build a way whose nodes are missing; keeping one run
+                # keeps the way id (an OSM id) unique and its geometry exact.
+                writer.add_way(way.replace(nodes=refs))
+                clipped += 1
+            else:
+                writer.add_way(way)
             kept += 1
-    return ExtractStats(kept, incomplete)
+    return ExtractStats(kept, clipped, incomplete)
 
 
 def read_osm_file(
