@@ -3,10 +3,11 @@
 Points (stations, candidate sites, demand, hydrants) do not sit on graph nodes:
 they are snapped to the nearest *road segment* and carry a fraction along it.
 A fire engine leaves its station, so every search runs **from** the sources:
-each source becomes a virtual node with arcs to the segment's ends, the
-augmented CSR goes to :func:`scipy.sparse.csgraph.dijkstra` (C speed, with a
-cutoff), and times to targets are interpolated along their segments, including
-the direct run along a shared segment.
+sources and targets are inserted as nodes into the CSR of their segments
+(a vectorised split, milliseconds), and :func:`scipy.sparse.csgraph.dijkstra`
+runs from the source nodes with a cutoff (C speed). Target times are then a
+contiguous column slice, and runs along a segment shared by a source and a
+target come out exactly, with no special case.
 
 Travel time is taken as uniform along a segment (one speed per edge), so a
 point at fraction ``f`` from ``u`` is ``f * travel_s(u→v)`` from ``u``.
@@ -32,7 +33,6 @@ __all__ = [
     "DueTimes",
     "build_index",
     "snap_points",
-    "node_times",
     "point_times",
     "travel_time_matrix",
     "due_times",
@@ -270,45 +270,46 @@ def snap_points(index: RoadIndex, xy: np.ndarray) -> Snap:
     return Snap(seg=seg, frac=frac, dist_m=np.asarray(dist, dtype=float), xy=on_road)
 
 
-def _partial(frac: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    """``frac * seconds`` with ``inf`` (forbidden direction) staying ``inf`` even at frac 0."""
-    out = np.full(np.broadcast(frac, seconds).shape, np.inf)
-    finite = np.isfinite(seconds) & np.ones_like(frac, dtype=bool)
-    np.multiply(frac, seconds, out=out, where=finite)
-    return out
+def _split_csr(index: RoadIndex, points: list[Snap]) -> sp.csr_matrix:
+    """The road graph with every point inserted as a node where it lies on its segment.
 
-
-def _augmented_csr(index: RoadIndex, src: Snap) -> sp.csr_matrix:
-    """The base CSR plus one virtual node per source, with arcs to its segment's ends."""
-    n, s = index.n_nodes, len(src)
-    virtual = n + np.arange(s)
-    to_v = _partial(1.0 - src.frac, index.seg_fwd_s[src.seg])
-    to_u = _partial(src.frac, index.seg_bwd_s[src.seg])
-    rows = np.concatenate([virtual, virtual])
-    cols = np.concatenate([index.seg_v[src.seg], index.seg_u[src.seg]])
-    w = np.concatenate([to_v, to_u])
-    ok = np.isfinite(w)
-    base = index.csr.tocoo()
+    Node ``index.n_nodes + k`` is the ``k``-th point of ``points`` concatenated.
+    Each segment becomes a chain ``u → p1 → p2 → … → v`` (and back, where the
+    segment is two-way) with travel time split in proportion to the fractions,
+    so one Dijkstra from a source point gives exact times to every target point,
+    including runs along a shared segment.
+    """
+    n, m = index.n_nodes, index.n_segments
+    seg = np.concatenate([np.arange(m)] + [p.seg for p in points] + [np.arange(m)])
+    n_pts = len(seg) - 2 * m
+    frac = np.concatenate([np.zeros(m)] + [p.frac for p in points] + [np.ones(m)])
+    node = np.concatenate([index.seg_u, n + np.arange(n_pts), index.seg_v])
+    # Segment ends bracket the points on them even at fractions of exactly 0 or 1.
+    rank = np.concatenate([np.zeros(m), np.ones(n_pts), np.full(m, 2.0)])
+    order = np.lexsort((rank, frac, seg))
+    seg, frac, node = seg[order], frac[order], node[order]
+    link = seg[1:] == seg[:-1]
+    a, b, s = node[:-1][link], node[1:][link], seg[:-1][link]
+    share = (frac[1:] - frac[:-1])[link]
+    fwd, bwd = index.seg_fwd_s[s], index.seg_bwd_s[s]
+    ok_f, ok_b = np.isfinite(fwd), np.isfinite(bwd)
     return _min_csr(
-        np.concatenate([base.row, rows[ok]]).astype(np.int64),
-        np.concatenate([base.col, cols[ok]]).astype(np.int64),
-        np.concatenate([base.data, w[ok]]),
-        n + s,
+        np.concatenate([a[ok_f], b[ok_b]]),
+        np.concatenate([b[ok_f], a[ok_b]]),
+        np.concatenate([share[ok_f] * fwd[ok_f], share[ok_b] * bwd[ok_b]]),
+        n + n_pts,
     )
 
 
-def node_times(index: RoadIndex, src: Snap, *, cutoff_s: float | None = None) -> np.ndarray:
-    """Travel seconds from each source to every graph node.
-
-    Returns
-    -------
-    ndarray, shape (S, n)
-        ``inf`` beyond ``cutoff_s`` or where unreachable.
-    """
-    graph = _augmented_csr(index, src)
+def _blocks(index: RoadIndex, src: Snap, dst: Snap, cutoff_s: float | None, chunk: int):
+    """Yield ``(first_source, times)`` with ``times`` of shape (chunk, T), ``inf`` beyond the cutoff."""
+    graph = _split_csr(index, [src, dst])
+    first_dst = index.n_nodes + len(src)
     limit = np.inf if cutoff_s is None else float(cutoff_s)
-    dist = dijkstra(graph, directed=True, indices=index.n_nodes + np.arange(len(src)), limit=limit)
-    return np.atleast_2d(dist)[:, : index.n_nodes]
+    for start in range(0, len(src), chunk):
+        stop = min(start + chunk, len(src))
+        dist = dijkstra(graph, directed=True, indices=index.n_nodes + np.arange(start, stop), limit=limit)
+        yield start, np.atleast_2d(dist)[:, first_dst : first_dst + len(dst)]
 
 
 def point_times(
@@ -329,60 +330,17 @@ def point_times(
     cutoff_s : float, optional
         Times above this are returned as ``inf``; also bounds the Dijkstra search.
     chunk : int
-        Sources per Dijkstra call, bounding memory at ``chunk × n`` floats.
+        Sources per Dijkstra call, bounding memory at ``chunk × (n + S + T)`` floats.
 
     Returns
     -------
     ndarray, shape (S, T)
     """
-    out = np.empty((len(src), len(dst)))
-    graph = _augmented_csr(index, src)
-    limit = np.inf if cutoff_s is None else float(cutoff_s)
-    for start in range(0, len(src), chunk):
-        stop = min(start + chunk, len(src))
-        dist = dijkstra(
-            graph, directed=True, indices=index.n_nodes + np.arange(start, stop), limit=limit
-        )
-        out[start:stop] = _interpolate(index, src.take(np.arange(start, stop)), dst, dist)
-    if cutoff_s is not None:
-        out[out > cutoff_s] = np.inf
+    out = np.full((len(src), len(dst)), np.inf)
+    if len(src) and len(dst):
+        for start, times in _blocks(index, src, dst, cutoff_s, chunk):
+            out[start : start + len(times)] = times
     return out
-
-
-def _interpolate(index: RoadIndex, src: Snap, dst: Snap, dist: np.ndarray) -> np.ndarray:
-    """Times to target points from node times, plus direct runs along a shared segment."""
-    dist = np.atleast_2d(dist)
-    u, v = index.seg_u[dst.seg], index.seg_v[dst.seg]
-    via_u = dist[:, u] + _partial(dst.frac, index.seg_fwd_s[dst.seg])
-    via_v = dist[:, v] + _partial(1.0 - dst.frac, index.seg_bwd_s[dst.seg])
-    times = np.minimum(via_u, via_v)
-
-    s_idx, t_idx = _same_segment_pairs(src.seg, dst.seg)
-    if len(s_idx):
-        ahead = dst.frac[t_idx] - src.frac[s_idx]
-        seg = dst.seg[t_idx]
-        direct = np.where(
-            ahead >= 0,
-            _partial(ahead, index.seg_fwd_s[seg]),
-            _partial(-ahead, index.seg_bwd_s[seg]),
-        )
-        times[s_idx, t_idx] = np.minimum(times[s_idx, t_idx], direct)
-    return times
-
-
-def _same_segment_pairs(src_seg: np.ndarray, dst_seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (source, target) position pairs lying on the same segment."""
-    order = np.argsort(dst_seg, kind="stable")
-    sorted_seg = dst_seg[order]
-    lo = np.searchsorted(sorted_seg, src_seg, side="left")
-    hi = np.searchsorted(sorted_seg, src_seg, side="right")
-    counts = hi - lo
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    s_idx = np.repeat(np.arange(len(src_seg)), counts)
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return s_idx, order[np.repeat(lo, counts) + offsets]
 
 
 def travel_time_matrix(
@@ -397,18 +355,13 @@ def travel_time_matrix(
     -------
     scipy.sparse.csr_matrix, shape (S, T)
     """
-    rows, cols, data = [], [], []
-    graph = _augmented_csr(index, src)
-    for start in range(0, len(src), chunk):
-        stop = min(start + chunk, len(src))
-        dist = dijkstra(
-            graph, directed=True, indices=index.n_nodes + np.arange(start, stop), limit=cutoff_s
-        )
-        block = _interpolate(index, src.take(np.arange(start, stop)), dst, dist)
-        r, c = np.nonzero(block <= cutoff_s)
-        rows.append(r + start)
-        cols.append(c)
-        data.append(block[r, c])
+    rows, cols, data = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    if len(src) and len(dst):
+        for start, times in _blocks(index, src, dst, cutoff_s, chunk):
+            r, c = np.nonzero(times <= cutoff_s)
+            rows.append(r + start)
+            cols.append(c)
+            data.append(times[r, c])
     return sp.csr_matrix(
         (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
         shape=(len(src), len(dst)),
