@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``station-coverage`` console script."""
     args = build_parser().parse_args(argv)
-    warnings.simplefilter("default")
+    plain = warnings.formatwarning
+    # A planner needs the message, not the file and line of the library that raised it.
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     try:
         return int(args.run(args) or 0)
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = plain
 
 
 if __name__ == "__main__":
