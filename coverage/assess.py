@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from coverage.demand import road_demand, snap_layer
+from coverage.demand import point_demand, road_demand, snap_layer
 from coverage.districts import demand_cells, dissolve_cells, protection_radius
 from coverage.engine import RoadIndex, Snap, build_index, due_times, point_times, snap_points
 from coverage.errors import InputError
@@ -58,6 +58,25 @@ class DemandSet:
                 fix="check that the boundary and the OSM extract cover the same place",
             )
         cells = demand_cells(snap.xy, boundary)
+        return cls(points, snap, cells, shapely.area(cells) / 1e6)
+
+    @classmethod
+    def from_points(
+        cls, index: RoadIndex, layer: gpd.GeoDataFrame, boundary, *, source: str = "demand"
+    ) -> DemandSet:
+        """A weighted point layer (buildings by floor area, incidents, ...) inside ``boundary``.
+
+        ``layer`` needs a ``weight`` column; other columns (e.g. ``highrise``) are kept.
+        Land cells are the Voronoi cells of the points themselves.
+        """
+        points, snap = point_demand(index, layer, area=boundary, source=source)
+        if len(points) == 0:
+            raise InputError(
+                "no demand point lies inside the boundary",
+                source=source,
+                fix="check the layer's coordinates and coordinate system",
+            )
+        cells = demand_cells(shapely.get_coordinates(points.geometry.values), boundary)
         return cls(points, snap, cells, shapely.area(cells) / 1e6)
 
 
@@ -134,6 +153,7 @@ class Assessment:
                 "points": int(len(self.demand)),
                 "total_weight": float(self.demand["weight"].sum()),
                 "weight_unit": "m of road" if "highway" in self.demand else "as given",
+                "highrise_points": int(self.demand["highrise"].sum()) if "highrise" in self.demand else None,
             },
             "network": {
                 "nodes": int(net.graph.number_of_nodes()),

@@ -140,6 +140,7 @@ def write_assessment(assessment, out_dir: str | Path) -> dict[str, Path]:
     demand_cols = [
         "weight", "highway", "name", "first_due_s", "first_due_station",
         "second_due_s", "second_due_station", "response_s", "covered",
+        "id", "floor_area_m2", "levels", "highrise",
     ]
     demand = assessment.demand[[c for c in demand_cols if c in assessment.demand] + ["geometry"]]
     station_cols = [

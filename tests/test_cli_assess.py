@@ -160,3 +160,23 @@ def test_refuses_to_write_over_an_input(capsys, tmp_path, yuzhong_osm, yuzhong_b
          "--stations", str(copy), "--out", str(tmp_path)],
         "overwritten",
     )
+
+
+def test_building_floor_area_demand(tmp_path, run_dir, yuzhong_osm, yuzhong_boundary, yuzhong_stations):
+    from conftest import shared
+
+    buildings = shared("osm/yuzhong_buildings_osm_20260426.osm")
+    out = tmp_path / "bld"
+    code = main(
+        ["assess", "--osm", str(yuzhong_osm), "--boundary", str(yuzhong_boundary),
+         "--cache-dir", str(run_dir[1]), "--stations", str(yuzhong_stations),
+         "--demand", "buildings", "--demand-file", str(buildings), "--out", str(out)]
+    )
+    assert code == 0
+    demand = gpd.read_file(out / "demand.geojson")
+    assert {"floor_area_m2", "highrise"} <= set(demand.columns)
+    assert (demand["weight"] == demand["floor_area_m2"]).all()
+    summary = json.loads((out / "summary.json").read_text())
+    share = demand.loc[demand["first_due_s"] <= 240, "weight"].sum() / demand["weight"].sum()
+    assert summary["coverage_share"] == pytest.approx(share)
+    assert summary["demand"]["highrise_points"] == int(demand["highrise"].sum())

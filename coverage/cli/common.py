@@ -124,7 +124,7 @@ class Steps:
 def input_paths(args: argparse.Namespace) -> list[Path | None]:
     """Every input file named on the command line, for the no-overwrite check."""
     out = []
-    for key in ("osm", "boundary", "stations", "candidates", "hydrants", "scenario"):
+    for key in ("osm", "boundary", "stations", "candidates", "hydrants", "scenario", "demand_file", "buildings"):
         value = getattr(args, key, None)
         if value is not None and str(value).lower() != "osm":
             path = Path(value)
