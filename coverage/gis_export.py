@@ -1,0 +1,487 @@
+"""Result layers for GIS teams: GeoJSON per layer, one GeoPackage, CSV tables, GCJ-02 copies.
+
+:func:`assessment_layers` turns an :class:`~coverage.assess.Assessment` into
+named WGS84 layers with stable property names; :func:`hydrant_layers` does the
+same for hydrant results. The map (:mod:`coverage.maps`) draws these very
+layers, so what a planner sees is what the GIS team imports.
+
+Layers and their properties (units in the name; ``_s`` seconds, ``_m``
+metres, ``_km2`` square kilometres, ``_min`` minutes):
+
+``boundary``
+    The study district: ``name``, ``area_km2``.
+``stations``
+    ``id``, ``name``, ``type`` (``level1``/``level2``/``special``/``small``),
+    ``status`` (``existing``/``proposed``/``closed``), ``district_km2``,
+    ``area_cap_km2``, ``over_cap``, ``protection_radius_m``,
+    ``farthest_travel_s``, ``max_first_due_s``, ``snap_m``.
+``districts``
+    Network-Voronoi district of each station: ``station_id``, ``name``,
+    ``type``, ``district_km2``, ``area_cap_km2``, ``over_cap``, ``protection_radius_m``.
+``service_areas``
+    Land reached by each station within each break: ``station_id``,
+    ``from_min``, ``to_min``, ``area_km2``.
+``response_rings``
+    First-due rings of all stations together (ArcGIS Service Area "rings"):
+    ``from_min``, ``to_min``, ``area_km2``.
+``roads``
+    Road pieces coloured by first-due travel time: ``road_name``, ``highway``,
+    ``first_due_s`` (the slowest point of the piece), ``first_due_station``,
+    ``band`` (e.g. ``"3–4 min"``), ``band_index`` (0 = fastest; ``len(breaks)``
+    = beyond the last break; ``len(breaks) + 1`` = unreachable), ``length_m``.
+``demand``
+    Demand points: ``weight``, ``highway``, ``name``, ``first_due_s``,
+    ``first_due_station``, ``second_due_s``, ``second_due_station``,
+    ``response_s``, ``covered``.
+``uncovered``
+    The demand points with ``covered == False`` (same properties).
+``hydrants``, ``hydrant_gaps``, ``proposed_hydrants``
+    Hydrant results, with the properties the hydrant analysis gives them.
+
+GeoJSON files follow RFC 7946: WGS84 longitude/latitude, exterior rings
+counter-clockwise, no ``crs`` member. GCJ-02 copies (for overlaying on Amap
+data) are written to a ``gcj02/`` subfolder and are *not* WGS84.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+from shapely.ops import substring
+
+from coverage.coordsys import from_wgs84
+from coverage.errors import InputError
+from coverage.export import atomic_write, write_geojson
+from coverage.isochrones import DEFAULT_BREAKS_MIN, service_areas
+
+__all__ = [
+    "LAYER_ORDER",
+    "METRIC_ROWS",
+    "assessment_layers",
+    "band_labels",
+    "first_due_roads",
+    "hydrant_layers",
+    "metrics_table",
+    "station_table",
+    "write_csv",
+    "write_gcj02_copies",
+    "write_geopackage",
+    "write_layers",
+]
+
+#: Layer names in drawing / GeoPackage order (bottom to top).
+LAYER_ORDER: tuple[str, ...] = (
+    "boundary",
+    "response_rings",
+    "service_areas",
+    "districts",
+    "roads",
+    "demand",
+    "uncovered",
+    "hydrant_gaps",
+    "hydrants",
+    "proposed_hydrants",
+    "stations",
+)
+
+_STATION_COLUMNS = [
+    "id", "name", "type", "status", "district_km2", "area_cap_km2", "over_cap",
+    "protection_radius_m", "farthest_travel_s", "max_first_due_s", "snap_m",
+]
+_DEMAND_COLUMNS = [
+    "weight", "highway", "name", "first_due_s", "first_due_station",
+    "second_due_s", "second_due_station", "response_s", "covered",
+]
+
+
+def band_labels(breaks_min: Sequence[float]) -> list[str]:
+    """Labels of the travel-time bands cut by ``breaks_min`` (minutes).
+
+    ``["≤ 2 min", "2–3 min", ..., "> 5 min", "unreachable"]`` for breaks 2, 3, 4, 5.
+    """
+    b = [float(x) for x in breaks_min]
+    labels = [f"≤ {b[0]:g} min"] + [f"{lo:g}–{hi:g} min" for lo, hi in zip(b[:-1], b[1:], strict=True)]
+    return labels + [f"> {b[-1]:g} min", "unreachable"]
+
+
+def _band_index(seconds: np.ndarray, breaks_min: Sequence[float]) -> np.ndarray:
+    edges = np.asarray(breaks_min, dtype=float) * 60.0
+    band = np.searchsorted(edges, seconds, side="left")
+    band[~np.isfinite(seconds)] = len(edges) + 1
+    return band
+
+
+def _breaks(assessment) -> list[float]:
+    """The service-area breaks the assessment was run with (minutes)."""
+    areas = assessment.service_areas
+    if len(areas) and "to_min" in areas:
+        return sorted({float(v) for v in areas["to_min"]})
+    return list(DEFAULT_BREAKS_MIN)
+
+
+def first_due_roads(assessment, breaks_min: Sequence[float] | None = None) -> gpd.GeoDataFrame:
+    """Road pieces coloured by first-due travel time (network CRS).
+
+    Every demand point stands for the stretch of its road segment half-way to
+    its neighbours on the same segment. Consecutive stretches with the same
+    time band and first-due station are merged, and pieces are clipped to the
+    district boundary.
+
+    Parameters
+    ----------
+    assessment : Assessment
+    breaks_min : sequence of float, optional
+        Band limits in minutes; default: the assessment's service-area breaks.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns listed for the ``roads`` layer in this module's docstring,
+        LineStrings in the network CRS.
+    """
+    breaks = list(breaks_min) if breaks_min is not None else _breaks(assessment)
+    index = assessment.index
+    snap = assessment.demand_set.snap
+    seconds = assessment.demand["first_due_s"].to_numpy(float)
+    station = assessment.demand["first_due_station"].astype(object).fillna("").to_numpy()
+    labels = band_labels(breaks)
+    if len(seconds) == 0:
+        return gpd.GeoDataFrame(
+            {c: [] for c in ("road_name", "highway", "first_due_s", "first_due_station", "band",
+                             "band_index", "length_m")},
+            geometry=[], crs=assessment.network.crs,
+        )
+    order = np.lexsort((snap.frac, snap.seg))
+    seg, frac = snap.seg[order], snap.frac[order]
+    seconds, station = seconds[order], station[order]
+    band = _band_index(seconds, breaks)
+
+    # Stretch of each point: from the midpoint with its predecessor to the midpoint
+    # with its successor; the ends mirror the nearest midpoint (exact for road samples).
+    same_prev = np.r_[False, seg[1:] == seg[:-1]]
+    same_next = np.r_[seg[:-1] == seg[1:], False]
+    mid_prev = np.where(same_prev, (frac + np.r_[0.0, frac[:-1]]) / 2, np.nan)
+    mid_next = np.where(same_next, (frac + np.r_[frac[1:], 1.0]) / 2, np.nan)
+    start = np.where(same_prev, mid_prev, np.where(same_next, 2 * frac - mid_next, 0.0))
+    end = np.where(same_next, mid_next, np.where(same_prev, 2 * frac - mid_prev, 1.0))
+    start, end = np.clip(start, 0.0, 1.0), np.clip(end, 0.0, 1.0)
+
+    new_run = ~same_prev | (band != np.r_[-1, band[:-1]]) | (station != np.r_[None, station[:-1]])
+    run_id = np.cumsum(new_run) - 1
+    first = np.flatnonzero(new_run)
+    last = np.r_[first[1:] - 1, len(seg) - 1]
+    worst = np.full(len(first), -np.inf)
+    np.maximum.at(worst, run_id, np.where(np.isfinite(seconds), seconds, np.inf))
+    geoms = [
+        substring(index.seg_geometry[s], a, b, normalized=True)
+        for s, a, b in zip(seg[first], start[first], end[last], strict=True)
+    ]
+    boundary = assessment.network.boundary
+    geoms = np.asarray(geoms, dtype=object)
+    if boundary is not None:
+        shapely.prepare(boundary)
+        geoms = shapely.intersection(geoms, boundary)
+    roads = gpd.GeoDataFrame(
+        {
+            "road_name": index.seg_name[seg[first]],
+            "highway": index.seg_highway[seg[first]],
+            "first_due_s": worst,
+            "first_due_station": station[first],
+            "band": np.asarray(labels, dtype=object)[band[first]],
+            "band_index": band[first],
+        },
+        geometry=geoms,
+        crs=assessment.network.crs,
+    )
+    roads = roads[~roads.geometry.is_empty & (roads.geometry.length > 0)].reset_index(drop=True)
+    roads["length_m"] = roads.geometry.length
+    return roads
+
+
+def station_table(assessment) -> gpd.GeoDataFrame:
+    """The ``stations`` layer columns of an assessment (network CRS)."""
+    st = assessment.stations
+    return st[[c for c in _STATION_COLUMNS if c in st] + [st.geometry.name]].copy()
+
+
+def assessment_layers(
+    assessment, *, breaks_min: Sequence[float] | None = None, roads: bool = True
+) -> dict[str, gpd.GeoDataFrame]:
+    """Every result layer of an assessment, in WGS84, with stable property names.
+
+    Parameters
+    ----------
+    assessment : Assessment
+    breaks_min : sequence of float, optional
+        Bands of the ``roads`` and ``response_rings`` layers, minutes; default:
+        the assessment's service-area breaks.
+    roads : bool
+        Build the ``roads`` layer (a couple of seconds for a district).
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        ``boundary``, ``stations``, ``districts``, ``service_areas``,
+        ``response_rings``, ``roads``, ``demand``, ``uncovered`` (see the module
+        docstring), each in EPSG:4326.
+    """
+    breaks = list(breaks_min) if breaks_min is not None else _breaks(assessment)
+    net = assessment.network
+    area = net.boundary if net.boundary is not None else net.study_area
+    ids = assessment.stations["id"].astype(str).tolist()
+    rings = service_areas(
+        assessment.demand_set.cells, assessment.times, ids, crs=net.crs,
+        breaks_min=breaks, rings=True, dissolve=True,
+    ).drop(columns="station_id")
+    demand = assessment.demand
+    demand = demand[[c for c in _DEMAND_COLUMNS if c in demand] + [demand.geometry.name]]
+    layers = {
+        "boundary": gpd.GeoDataFrame(
+            {"name": ["study district"], "area_km2": [shapely.area(area) / 1e6]},
+            geometry=[area], crs=net.crs,
+        ),
+        "stations": station_table(assessment),
+        "districts": assessment.districts,
+        "service_areas": assessment.service_areas,
+        "response_rings": rings[~rings.geometry.is_empty],
+        "demand": demand,
+        "uncovered": demand[~demand["covered"].astype(bool)],
+    }
+    if roads:
+        layers["roads"] = first_due_roads(assessment, breaks)
+    return {k: v.to_crs(4326).reset_index(drop=True) for k, v in layers.items()}
+
+
+def _get(obj, names: Sequence[str]):
+    for name in names:
+        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def hydrant_layers(result) -> dict[str, gpd.GeoDataFrame]:
+    """The hydrant layers of a hydrant analysis, in WGS84.
+
+    Parameters
+    ----------
+    result : mapping or object
+        Anything with GeoDataFrame items or attributes ``hydrants``, ``gaps``
+        (or ``hydrant_gaps``) and ``proposed`` (or ``proposals`` /
+        ``proposed_hydrants``); missing ones are left out.
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        ``hydrants``, ``hydrant_gaps``, ``proposed_hydrants``, whichever exist.
+    """
+    wanted = {
+        "hydrants": ("hydrants",),
+        "hydrant_gaps": ("hydrant_gaps", "gaps"),
+        "proposed_hydrants": ("proposed_hydrants", "proposed", "proposals"),
+    }
+    out = {}
+    for key, names in wanted.items():
+        layer = _get(result, names)
+        if layer is None:
+            continue
+        if not isinstance(layer, gpd.GeoDataFrame) or layer.crs is None:
+            raise InputError(
+                f"the {key} layer is not a GeoDataFrame with a CRS",
+                source=key, fix="pass GeoDataFrames with their CRS set",
+            )
+        out[key] = layer.to_crs(4326).reset_index(drop=True)
+    return out
+
+
+def _ordered(layers: Mapping[str, gpd.GeoDataFrame]) -> list[str]:
+    known = [k for k in LAYER_ORDER if k in layers]
+    return known + sorted(k for k in layers if k not in LAYER_ORDER)
+
+
+def _check_name(name: str) -> None:
+    if not name or any(c in name for c in "/\\.") or name.startswith("-"):
+        raise InputError(f"layer name {name!r} cannot be a file name", fix="use letters, digits and _")
+
+
+def write_geopackage(
+    layers: Mapping[str, gpd.GeoDataFrame], path: str | Path, *, crs: object = "EPSG:4326"
+) -> Path:
+    """Write all layers into one GeoPackage, atomically.
+
+    Parameters
+    ----------
+    layers : mapping of str to GeoDataFrame
+        Layer name to layer (any CRS).
+    path : str or Path
+        The ``.gpkg`` file; replaced if it exists.
+    crs : CRS-like
+        Output CRS: ``"EPSG:4326"`` (WGS84, default), ``"EPSG:4490"`` (CGCS2000),
+        or a projected CRS such as ``"EPSG:4545"`` (CGCS2000 / 3-degree
+        Gauss-Kruger CM 105E, for Chongqing).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    InputError
+        If ``crs`` is not a CRS pyproj knows.
+    """
+    target = _crs(crs)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # GDAL must create the file itself
+    try:
+        for name in _ordered(layers):
+            _check_name(name)
+            layer = layers[name].to_crs(target)
+            layer = _plain_columns(layer)
+            kwargs = {"geometry_type": "Unknown"} if len(layer) == 0 else {}
+            pyogrio.write_dataframe(layer, tmp, layer=name, driver="GPKG", append=Path(tmp).exists(), **kwargs)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _crs(crs: object) -> pyproj.CRS:
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise InputError(
+            f"unknown output CRS {crs!r} ({exc})",
+            fix="give an EPSG code such as EPSG:4326, EPSG:4490 (CGCS2000) or EPSG:4545",
+        ) from None
+
+
+def _plain_columns(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Object columns of mixed or missing values become text, which every format stores."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        if out[col].dtype == object or str(out[col].dtype).startswith("string"):
+            out[col] = out[col].map(lambda v: None if v is None or v is pd.NA else str(v))
+    return out
+
+
+def write_gcj02_copies(layers: Mapping[str, gpd.GeoDataFrame], out_dir: str | Path) -> dict[str, Path]:
+    """GeoJSON copies of the layers shifted to GCJ-02, for overlaying on Amap data.
+
+    Written as ``<out_dir>/gcj02/<name>.gcj02.geojson``. The coordinates are
+    GCJ-02 longitude/latitude, so these files are deliberately *not* WGS84.
+    """
+    folder = Path(out_dir) / "gcj02"
+    paths = {}
+    for name in _ordered(layers):
+        _check_name(name)
+        shifted = from_wgs84(layers[name].to_crs(4326), "gcj02")
+        paths[name] = write_geojson(shifted, folder / f"{name}.gcj02.geojson")
+    return paths
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as UTF-8 CSV (with BOM, so Excel shows Chinese names), atomically."""
+    frame = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+    return atomic_write(path, "\ufeff" + frame.to_csv(index=False, lineterminator="\n"))
+
+
+#: Rows of :func:`metrics_table`: summary key, label, unit.
+METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("coverage_share", "coverage share (first-due within threshold)", "share"),
+    ("second_due_coverage_share", "second-due coverage share", "share"),
+    ("first_due_p50_s", "first-due travel p50", "s"),
+    ("first_due_p90_s", "first-due travel p90", "s"),
+    ("first_due_max_s", "first-due travel max", "s"),
+    ("response_p90_s", "response p90 (turnout + travel)", "s"),
+    ("unreachable_share", "unreachable share", "share"),
+    ("first_due_judged_s", "first-due travel at the judged percentile", "s"),
+    ("compliant", "meets the standard", "bool"),
+    ("travel_threshold_s", "travel-time threshold", "s"),
+    ("turnout_s", "turnout time", "s"),
+)
+
+
+def metrics_table(summaries: Mapping[str, Mapping]) -> pd.DataFrame:
+    """Headline metrics side by side, one column per run.
+
+    Parameters
+    ----------
+    summaries : mapping of str to dict
+        Column label (e.g. ``"before"``, ``"after"`` or a scenario name) to a
+        ``summary.json`` dict (:meth:`Assessment.summary`).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``metric``, ``label``, ``unit`` and one per summary; missing
+        values are NaN.
+    """
+    rows = []
+    for key, label, unit in METRIC_ROWS:
+        row = {"metric": key, "label": label, "unit": unit}
+        for name, summary in summaries.items():
+            value = summary.get(key)
+            row[name] = np.nan if value is None else value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_layers(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    out_dir: str | Path,
+    *,
+    geojson: bool = True,
+    gpkg: str | None = "layers.gpkg",
+    gpkg_crs: object = "EPSG:4326",
+    gcj02: bool = False,
+) -> dict[str, Path]:
+    """Write result layers for GIS: GeoJSON per layer, one GeoPackage, GCJ-02 copies.
+
+    Parameters
+    ----------
+    layers : mapping of str to GeoDataFrame
+        From :func:`assessment_layers` and :func:`hydrant_layers`.
+    out_dir : str or Path
+    geojson : bool
+        One RFC 7946 ``<name>.geojson`` per layer.
+    gpkg : str or None
+        GeoPackage file name in ``out_dir`` holding every layer; None for none.
+    gpkg_crs : CRS-like
+        CRS of the GeoPackage (see :func:`write_geopackage`).
+    gcj02 : bool
+        Also write GCJ-02 GeoJSON copies under ``gcj02/``.
+
+    Returns
+    -------
+    dict
+        Output role (layer name, ``"gpkg"``, ``"gcj02/<name>"``) to path.
+    """
+    out = Path(out_dir)
+    paths: dict[str, Path] = {}
+    if geojson:
+        for name in _ordered(layers):
+            _check_name(name)
+            paths[name] = write_geojson(layers[name], out / f"{name}.geojson")
+    if gpkg:
+        paths["gpkg"] = write_geopackage(layers, out / gpkg, crs=gpkg_crs)
+    if gcj02:
+        paths.update({f"gcj02/{k}": v for k, v in write_gcj02_copies(layers, out).items()})
+    return paths
