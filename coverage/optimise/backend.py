@@ -1,0 +1,235 @@
+"""Run a PuLP model on HiGHS or CBC and state the outcome honestly.
+
+PuLP reports status 1 ("Optimal") for a time-limited incumbent, for both HiGHS
+and CBC. This module instead reads each solver's own verdict — HiGHS's model
+status, primal solution status and MIP dual bound through ``lp.solverModel``;
+CBC's ``Result -`` line and bound from its log file — and calls a solution
+``optimal`` only when the solver says so *and* the incumbent meets the best
+bound (relative gap ≤ :data:`OPTIMAL_GAP`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+
+import pulp
+
+from coverage.errors import InputError
+
+#: Largest relative gap still called "optimal" (solver tolerances, not a gap limit).
+OPTIMAL_GAP = 1e-6
+
+SOLVERS = ("highs", "cbc")
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to run the MILP solver.
+
+    Attributes
+    ----------
+    solver : {"highs", "cbc"}
+        HiGHS through highspy (default) or the CBC binary bundled with PuLP.
+    time_limit : float, optional
+        Wall-clock seconds for the whole model (all rounds of a lazy-cut loop
+        and all bisection steps together). ``None`` = no limit.
+    mip_gap : float
+        Relative gap at which the solver may stop. The default 0 asks for a
+        proof of optimality; a positive value may end with status ``feasible``.
+    threads : int, optional
+        Solver threads (``None`` = solver default).
+    msg : bool
+        Show the solver log.
+    """
+
+    solver: str = "highs"
+    time_limit: float | None = None
+    mip_gap: float = 0.0
+    threads: int | None = None
+    msg: bool = False
+
+    def __post_init__(self) -> None:
+        if self.solver not in SOLVERS:
+            raise InputError(f"unknown solver {self.solver!r}", source="solver",
+                             fix=f"use one of {SOLVERS}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise InputError(f"time_limit {self.time_limit!r} must be > 0 seconds",
+                             source="time_limit")
+        if not 0 <= self.mip_gap < 1:
+            raise InputError(f"mip_gap {self.mip_gap!r} must be in [0, 1)", source="mip_gap")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one solver run established, in the model's own objective sense.
+
+    ``objective`` and ``bound`` exclude any constant the model builder kept
+    outside the MILP.
+    """
+
+    status: str
+    has_solution: bool
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    message: str
+    wall_s: float
+    solver_s: float | None = None
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """|objective − bound| / |objective|, 0 when they meet within tolerance."""
+    diff = abs(objective - bound)
+    if diff <= OPTIMAL_GAP * max(1.0, abs(objective)):
+        return 0.0
+    return diff / abs(objective) if objective != 0 else math.inf
+
+
+def solver_label(options: SolveOptions) -> str:
+    """Human-readable solver name with version."""
+    if options.solver == "highs":
+        import highspy
+
+        return f"HiGHS {highspy.Highs().version()} via PuLP {pulp.__version__}"
+    return f"CBC (PuLP {pulp.__version__} bundled)"
+
+
+def solve(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None) -> Outcome:
+    """Solve ``lp`` and return an honest :class:`Outcome`.
+
+    Parameters
+    ----------
+    lp : pulp.LpProblem
+        The model; must have at least one variable.
+    options : SolveOptions
+        Solver choice and settings.
+    time_limit : float or None
+        Seconds left for this run (the caller tracks a shared budget).
+    """
+    if time_limit is not None and time_limit <= 0:
+        return Outcome("error", False, None, None, None,
+                       "time limit used up before this solve started", 0.0)
+    if options.solver == "highs":
+        return _solve_highs(lp, options, time_limit)
+    return _solve_cbc(lp, options, time_limit)
+
+
+def _finish(lp: pulp.LpProblem, said_optimal: bool, has_solution: bool, bound: float | None,
+            wall: float, solver_s: float | None, stop_reason: str) -> Outcome:
+    """Turn a solver's verdict into an Outcome, checking the gap ourselves."""
+    if not has_solution:
+        return Outcome("error", False, None, bound, None,
+                       f"no feasible solution found ({stop_reason})", wall, solver_s)
+    obj = float(pulp.value(lp.objective) or 0.0)
+    if bound is None or not math.isfinite(bound):
+        bound = obj if said_optimal else None
+    gap = None if bound is None else relative_gap(obj, bound)
+    if said_optimal and gap == 0.0:
+        return Outcome("optimal", True, obj, bound, 0.0, "proven optimal", wall, solver_s)
+    why = "stopped at the gap limit" if said_optimal else f"stopped: {stop_reason}"
+    gap_txt = "unknown gap (no bound reported)" if gap is None else f"relative gap {gap:.4%}"
+    return Outcome("feasible", True, obj, bound, gap,
+                   f"{why}; incumbent not proven optimal, {gap_txt}", wall, solver_s)
+
+
+def _solve_highs(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None) -> Outcome:
+    import highspy
+
+    solver = pulp.HiGHS(msg=options.msg, timeLimit=time_limit, gapRel=options.mip_gap,
+                        threads=options.threads)
+    t0 = time.perf_counter()
+    lp.solve(solver)
+    wall = time.perf_counter() - t0
+    h = lp.solverModel
+    status = h.getModelStatus()
+    info = h.getInfo()
+    text = h.modelStatusToString(status)
+    run_s = float(h.getRunTime())
+    S = highspy.HighsModelStatus
+    if status == S.kInfeasible:
+        return Outcome("infeasible", False, None, None, None, "proven infeasible by HiGHS",
+                       wall, run_s)
+    if status == S.kUnboundedOrInfeasible:
+        return Outcome("infeasible", False, None, None, None,
+                       "HiGHS: infeasible or unbounded (all variables here are bounded, "
+                       "so the model is infeasible)", wall, run_s)
+    if status == S.kUnbounded:
+        return Outcome("unbounded", False, None, None, None, "HiGHS: unbounded", wall, run_s)
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    # PuLP hands HiGHS "minimise −f" for a maximisation, so the dual bound flips sign.
+    sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0
+    bound = sign * float(info.mip_dual_bound)
+    if status == S.kOptimal:
+        return _finish(lp, True, has_solution, bound, wall, run_s, text)
+    if status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit,
+                  S.kObjectiveBound, S.kObjectiveTarget):
+        return _finish(lp, False, has_solution, bound, wall, run_s, f"HiGHS: {text}")
+    return Outcome("error", False, None, None, None, f"HiGHS: {text}", wall, run_s)
+
+
+_RESULT = re.compile(r"^Result - (.+)$", re.M)
+_OBJ = re.compile(r"^Objective value:\s+(\S+)", re.M)
+_BOUND = re.compile(r"^(?:Lower|Upper) bound:\s+(\S+)", re.M)
+_WALL = re.compile(r"^Time \(Wallclock seconds\):\s+(\S+)", re.M)
+
+
+def parse_cbc_log(log: str) -> dict[str, object]:
+    """Read CBC's final summary: result line, objective, best bound, wall time.
+
+    CBC prints ``Lower bound:`` (minimisation) or ``Upper bound:``
+    (maximisation, already in the user's sign) only when it stopped short of
+    a proof; a proven optimum prints the objective alone.
+    """
+    out: dict[str, object] = {}
+    if m := _RESULT.search(log):
+        out["result"] = m.group(1).strip()
+    elif "infeasible" in log.lower():
+        out["result"] = "Problem proven infeasible"
+    for key, rx in (("objective", _OBJ), ("bound", _BOUND), ("wall_s", _WALL)):
+        if m := rx.search(log):
+            try:
+                out[key] = float(m.group(1))
+            except ValueError:
+                pass
+    return out
+
+
+def _solve_cbc(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None) -> Outcome:
+    fd, log_path = tempfile.mkstemp(prefix="cbc-", suffix=".log")
+    os.close(fd)
+    try:
+        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=options.mip_gap,
+                                   threads=options.threads, logPath=log_path)
+        t0 = time.perf_counter()
+        try:
+            lp.solve(solver)
+        except pulp.PulpSolverError as exc:
+            return Outcome("error", False, None, None, None, f"CBC failed: {exc}",
+                           time.perf_counter() - t0)
+        wall = time.perf_counter() - t0
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            log = fh.read()
+    finally:
+        os.unlink(log_path)
+    if options.msg:
+        print(log)
+    info = parse_cbc_log(log)
+    result = str(info.get("result", "no result line in the CBC log"))
+    run_s = info.get("wall_s")
+    if lp.status == pulp.LpStatusInfeasible:
+        return Outcome("infeasible", False, None, None, None, f"CBC: {result}", wall, run_s)
+    if lp.status == pulp.LpStatusUnbounded:
+        return Outcome("unbounded", False, None, None, None, f"CBC: {result}", wall, run_s)
+    has_solution = lp.status == pulp.LpStatusOptimal and lp.sol_status in (
+        pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    said_optimal = (has_solution and lp.sol_status == pulp.LpSolutionOptimal
+                    and result.startswith("Optimal"))
+    bound = info.get("bound")
+    if said_optimal and bound is None and "gap tolerance" in result:
+        said_optimal = False  # stopped on the gap limit without printing a bound
+    return _finish(lp, said_optimal, has_solution, bound, wall, run_s, f"CBC: {result}")

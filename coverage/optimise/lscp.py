@@ -1,0 +1,88 @@
+"""Location set covering (LSCP): the fewest new sites that cover all coverable demand."""
+
+from __future__ import annotations
+
+import pulp
+
+from coverage.optimise.backend import SolveOptions
+from coverage.optimise.cover import add_cover_once
+from coverage.optimise.presolve import PresolveOptions, cover_rows
+from coverage.optimise.problem import PlacementProblem
+from coverage.optimise.result import PlacementResult
+from coverage.optimise.rules import Check
+from coverage.optimise.runner import (
+    Built,
+    Clock,
+    finish,
+    precheck_failure,
+    rules_active,
+    run_rounds,
+)
+from coverage.optimise.sites import add_cuts, add_site_constraints, classify, make_vars, precheck
+
+
+def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
+         presolve: PresolveOptions | None = None, check: Check | None = None,
+         max_cut_rounds: int = 20) -> PlacementResult:
+    """Fewest new sites so that every coverable demand row is within the threshold.
+
+    Minimise the number of new sites such that each demand row that some
+    available site can reach within ``problem.threshold`` seconds is covered
+    by at least one open site (existing stations count). Rows no site can
+    reach are reported in ``uncoverable`` instead of making the model
+    infeasible. Weights are not used: every row must be covered.
+
+    Parameters
+    ----------
+    problem : PlacementProblem
+        Needs ``threshold``. Budget, type limits, forced sites and closing
+        options apply.
+    options : SolveOptions, optional
+        Solver, time limit, gap, threads.
+    presolve : PresolveOptions, optional
+        Which exact reductions to apply.
+    check : callable, optional
+        Extra district rule ``check(open_indices) -> list[Violation]``.
+    max_cut_rounds : int
+        Limit of the solve–check–cut loop used for district rules.
+
+    Returns
+    -------
+    PlacementResult
+        ``objective`` is the number of new sites (forced ones included).
+    """
+    options = options or SolveOptions()
+    presolve = presolve or PresolveOptions()
+    radius = problem.require_threshold("LSCP")
+    clock = Clock(options.time_limit)
+    checking = rules_active(problem, check)
+    method = "cover+lazy-cuts" if checking else "cover"
+    with clock.building():
+        rows = cover_rows(problem, radius, classify(problem), need=1, options=presolve,
+                          drop_uncoverable=True, dominance=not checking)
+    details = {"threshold_s": radius}
+    reason = precheck(problem, None)
+    if reason:
+        return precheck_failure(problem, model="lscp", method=method, options=options,
+                                reason=reason, uncoverable=rows.uncoverable, details=details)
+    cols = rows.cols
+    n_forced_new = sum(1 for j in problem.force_open if cols.new[j])
+
+    def build(cuts: list) -> Built:
+        lp = pulp.LpProblem("lscp", pulp.LpMinimize)
+        x = make_vars(cols)
+        lp.setObjective(pulp.LpAffineExpression([(v, 1) for j, v in x.items() if cols.new[j]]))
+        add_cover_once(lp, rows, x)
+        add_site_constraints(lp, x, problem, cols, None)
+        return Built(lp, x, cols, constant=float(n_forced_new),
+                     impossible=add_cuts(lp, x, cols, cuts))
+
+    state = run_rounds(problem, build, options, clock, check, [], max_cut_rounds)
+    return finish(
+        problem, model="lscp", method=method, options=options, clock=clock, state=state,
+        evaluate=lambda mask, _: float((mask & ~problem.is_fixed).sum()),
+        uncoverable=rows.uncoverable, presolve=rows.report, details=details,
+        infeasible_hint=("No set of new sites meets the budget / type limits / closing "
+                         "options and still covers every coverable demand point; relax them."),
+    )
+
