@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pulp
 
 from coverage.optimise.presolve import CoverRows
@@ -21,7 +20,3 @@ def add_cover_once(lp: pulp.LpProblem, rows: CoverRows, x: dict[int, pulp.LpVari
         if need > 0 or terms:
             lp.addConstraint(pulp.LpAffineExpression(terms) >= need, f"cover_{g:07d}")
 
-
-def cover_counts(problem_cost_within, open_mask: np.ndarray) -> np.ndarray:
-    """How many open sites cover each demand row (``within`` pattern in, counts out)."""
-    return np.asarray(problem_cost_within @ open_mask.astype(np.int64)).ravel()
