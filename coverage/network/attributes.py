@@ -24,17 +24,17 @@ def _first(values: list[Any]) -> Any:
 def simplify(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """``ox.simplify_graph`` with signal counts and the first way id kept.
 
-    Before merging, each raw edge gets ``signals`` = 1 if its head node is tagged
-    ``highway=traffic_signals``; merged edges sum it, so signal nodes that
-    simplification removes from the middle of a street still count. ``osmid``
-    becomes the id of the first way along the merged edge (u -> v). Topology is
-    exactly that of ``ox.simplify_graph(G)``.
+    Before merging, each raw edge of ``G`` gets ``signals`` = 1 if its head node is
+    tagged ``highway=traffic_signals`` (set in place on ``G``, which is not copied
+    first: it is a throw-away unsimplified graph); merged edges sum it, so signal
+    nodes that simplification removes from the middle of a street still count.
+    ``osmid`` becomes the id of the first way along the merged edge (u -> v).
+    Topology is exactly that of ``ox.simplify_graph(G)``.
     """
-    H = G.copy()
-    for _, v, data in H.edges(data=True):
-        data["signals"] = int(H.nodes[v].get("highway") == TRAFFIC_SIGNALS)
+    for _, v, data in G.edges(data=True):
+        data["signals"] = int(G.nodes[v].get("highway") == TRAFFIC_SIGNALS)
     return ox.simplify_graph(
-        H, edge_attr_aggs={"length": sum, "signals": sum, "osmid": _first}
+        G, edge_attr_aggs={"length": sum, "signals": sum, "osmid": _first}
     )
 
 

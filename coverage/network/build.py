@@ -38,7 +38,13 @@ from coverage.errors import InputError
 from coverage.network import cache
 from coverage.network.attributes import normalise_edges, simplify
 from coverage.network.model import NetworkReport, RoadNetwork
-from coverage.network.osm import WAY_TAGS, download_graph, emergency_filter, read_osm_file
+from coverage.network.osm import (
+    WAY_TAGS,
+    WayFilter,
+    download_graph,
+    emergency_filter,
+    read_osm_file,
+)
 from coverage.network.travel import CHINA_URBAN, TravelModel, apply_travel_model
 
 __all__ = ["SCC_REASON", "load_network"]
@@ -155,7 +161,14 @@ class _Request:
     key_parts: dict[str, Any]
 
 
-def _request(osm, place, polygon, bbox, boundary, buffer_m) -> _Request:  # noqa: ANN001
+def _request(
+    osm: str | Path | None,
+    place: str | None,
+    polygon: Any,
+    bbox: Sequence[float] | None,
+    boundary: Any,
+    buffer_m: float,
+) -> _Request:
     given = [k for k, v in {"osm": osm, "place": place, "polygon": polygon, "bbox": bbox}.items()
              if v is not None]
     if len(given) != 1:
@@ -195,8 +208,8 @@ def _request(osm, place, polygon, bbox, boundary, buffer_m) -> _Request:  # noqa
     return _Request(source, None, district, _buffer_wgs84(district, buffer_m), True, key)
 
 
-def _add_dem_elevations(G: nx.MultiDiGraph, dem: Path) -> None:
-    """Set node ``elevation`` (m) from a local DEM raster, in place (G in WGS84)."""
+def _check_dem(dem: Path) -> Any:
+    """The DEM's CRS, after checking that it can be read at all (before any parsing)."""
     try:
         import rasterio
     except ImportError as exc:
@@ -215,6 +228,11 @@ def _add_dem_elevations(G: nx.MultiDiGraph, dem: Path) -> None:
     if raster_crs is None:
         raise InputError("DEM raster has no CRS.", source=dem,
                          fix="georeference it (e.g. gdal_edit.py -a_srs EPSG:4326).")
+    return raster_crs
+
+
+def _add_dem_elevations(G: nx.MultiDiGraph, dem: Path, raster_crs: Any) -> None:
+    """Set node ``elevation`` (m) from a local DEM raster, in place (G in WGS84)."""
     # Query the raster in its own CRS; only node positions are needed.
     to_raster = pyproj.Transformer.from_crs(WGS84, raster_crs.to_wkt(), always_xy=True)
     nodes = list(G.nodes)
@@ -302,6 +320,7 @@ def load_network(
     req = _request(osm, place, polygon, bbox, boundary, buffer_m)
     target_crs = _metric_crs(crs)
     dem_path = None if dem is None else Path(dem)
+    dem_crs = None if dem_path is None else _check_dem(dem_path)
     way_filter = emergency_filter()
     key = cache.cache_key({
         **req.key_parts,
@@ -309,7 +328,7 @@ def load_network(
         "buffer_m": float(buffer_m),
         "travel_model": travel_model.as_dict(),
         "crs": None if target_crs is None else target_crs.to_wkt(),
-        "dem": None if dem_path is None or not dem_path.is_file() else cache.file_digest(dem_path),
+        "dem": None if dem_path is None else cache.file_digest(dem_path),
         "filter": way_filter.overpass(),
         "tags": WAY_TAGS,
         "osmnx": ox.__version__,
@@ -324,7 +343,8 @@ def load_network(
                 study_area=hit["study_area"], boundary=hit["boundary"],
                 report=replace(hit["report"], from_cache=True), travel_model=travel_model,
             )
-    network = _build(req, way_filter, travel_model, target_crs, dem_path, buffer_m, progress)
+    dem_arg = None if dem_path is None else (dem_path, dem_crs)
+    network = _build(req, way_filter, travel_model, target_crs, dem_arg, buffer_m, progress)
     if cache_path is not None:
         cache.write(cache_path, key, {
             "graph": network.graph, "crs": network.crs.to_wkt(),
@@ -336,10 +356,10 @@ def load_network(
 
 def _build(
     req: _Request,
-    way_filter,  # noqa: ANN001
+    way_filter: WayFilter,
     model: TravelModel,
     target_crs: pyproj.CRS | None,
-    dem: Path | None,
+    dem: tuple[Path, Any] | None,
     buffer_m: float,
     progress: bool,
 ) -> RoadNetwork:
@@ -361,6 +381,11 @@ def _build(
 
         stages.set_postfix_str("simplifying")
         G = simplify(raw)
+        if G.number_of_edges() == 0:  # e.g. a lone ring road, which osmnx removes
+            raise InputError(
+                "osmnx found no street network in the roads read (isolated rings only).",
+                source=req.source, fix="use an extract that covers the district's road network.",
+            )
         nodes_in, edges_in = len(G), G.number_of_edges()
         if req.study_area is not None:
             reason = f"outside study area (district + {buffer_m:g} m)"
@@ -379,7 +404,7 @@ def _build(
 
         stages.set_postfix_str("elevations")
         if dem is not None:
-            _add_dem_elevations(G, dem)
+            _add_dem_elevations(G, *dem)
         for _, data in G.nodes(data=True):
             data["lon"], data["lat"] = data["x"], data["y"]
         stages.update()

@@ -211,19 +211,20 @@ def _extract(
     progress: bool,
 ) -> ExtractStats:
     """Write the ways of ``src`` that pass ``way_filter`` and have a node inside
-    ``bbox`` (west, south, east, north; None = anywhere), with their nodes, to ``dst``."""
+    ``bbox`` (west, south, east, north; None = anywhere), with their nodes, to ``dst``.
+
+    Two passes: ways (with node locations cached), then the nodes they use, copied
+    whole so that node tags such as ``highway=traffic_signals`` survive."""
     processor = (
         osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
-    kept = clipped = incomplete = 0
-    with (
-        osmium.BackReferenceWriter(str(dst), ref_src=str(src), overwrite=True, remove_tags=False)
-        as writer,
-        tqdm(desc="Filtering OSM ways", unit=" ways", disable=not progress, leave=False) as bar,
-    ):
+    ways: list[Any] = []
+    node_ids: set[int] = set()
+    clipped = incomplete = 0
+    with tqdm(desc="Filtering OSM ways", unit=" ways", disable=not progress, leave=False) as bar:
         for way in processor:
             bar.update()
             if not way_filter.matches(dict(way.tags)):
@@ -237,15 +238,21 @@ def _extract(
                 for n in way.nodes if n.location.valid()
             ):
                 continue
-            if len(refs) < len(way.nodes):
-                # osmnx cannot build a way whose nodes are missing; keeping one run
-                # keeps the way id (an OSM id) unique and its geometry exact.
-                writer.add_way(way.replace(nodes=refs))
-                clipped += 1
-            else:
-                writer.add_way(way)
-            kept += 1
-    return ExtractStats(kept, clipped, incomplete)
+            # osmnx cannot build a way whose nodes are missing; keeping one run keeps
+            # the way id (an OSM id) unique and its geometry exact.
+            clipped += len(refs) < len(way.nodes)
+            ways.append(way.replace(nodes=refs, tags=dict(way.tags)))
+            node_ids.update(refs)
+    with osmium.SimpleWriter(str(dst), overwrite=True) as writer:
+        if ways:
+            # A Python set beats osmium's IdFilter here: its dense id bitmap is slow
+            # to build for the sparse 10-digit ids of a district extract.
+            for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
+                if node.id in node_ids:
+                    writer.add_node(node)
+        for way in ways:
+            writer.add_way(way)
+    return ExtractStats(len(ways), clipped, incomplete)
 
 
 def read_osm_file(
