@@ -71,6 +71,7 @@ __all__ = [
     "first_due_roads",
     "hydrant_layers",
     "metrics_table",
+    "service_breaks_min",
     "station_table",
     "write_csv",
     "write_gcj02_copies",
@@ -120,7 +121,7 @@ def _band_index(seconds: np.ndarray, breaks_min: Sequence[float]) -> np.ndarray:
     return band
 
 
-def _breaks(assessment) -> list[float]:
+def service_breaks_min(assessment) -> list[float]:
     """The service-area breaks the assessment was run with (minutes)."""
     areas = assessment.service_areas
     if len(areas) and "to_min" in areas:
@@ -148,7 +149,7 @@ def first_due_roads(assessment, breaks_min: Sequence[float] | None = None) -> gp
         Columns listed for the ``roads`` layer in this module's docstring,
         LineStrings in the network CRS.
     """
-    breaks = list(breaks_min) if breaks_min is not None else _breaks(assessment)
+    breaks = list(breaks_min) if breaks_min is not None else service_breaks_min(assessment)
     index = assessment.index
     snap = assessment.demand_set.snap
     seconds = assessment.demand["first_due_s"].to_numpy(float)
@@ -234,7 +235,7 @@ def assessment_layers(
         ``response_rings``, ``roads``, ``demand``, ``uncovered`` (see the module
         docstring), each in EPSG:4326.
     """
-    breaks = list(breaks_min) if breaks_min is not None else _breaks(assessment)
+    breaks = list(breaks_min) if breaks_min is not None else service_breaks_min(assessment)
     net = assessment.network
     area = net.boundary if net.boundary is not None else net.study_area
     ids = assessment.stations["id"].astype(str).tolist()

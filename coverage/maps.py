@@ -1,91 +1,674 @@
-"""Folium maps of results (HTML, self-contained apart from the basemap tiles)."""
+"""Folium maps of results, in the layer style of ArcGIS Location-Allocation / Service Area.
+
+One map per run, every layer switchable in the layer control: roads coloured by
+first-due travel time, stations by type and status, districts, service-area
+rings, uncovered demand, hydrants with their protection circles, hydrant gaps,
+proposed hydrants and the study boundary; with a legend, tooltips, a
+fullscreen button and a scale bar. :func:`before_after_map` puts two runs side
+by side (synchronised pan and zoom) for placement results.
+
+Basemaps: OpenStreetMap (default), Amap (高德, in GCJ-02: every overlay is then
+shifted WGS84 → GCJ-02 so it lands on the right street), or none (offline).
+
+:func:`map_html` renders a map to one HTML string. By default it copies the
+Leaflet scripts (vendored in ``coverage/static``) into the page, so the file
+works offline and where public CDNs are blocked, and refers to no local file.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
 import folium
+import folium.plugins
 import geopandas as gpd
 import numpy as np
-from branca.colormap import LinearColormap
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from folium.template import Template
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
 
-__all__ = ["assessment_map"]
+from coverage.coordsys import from_wgs84
+from coverage.errors import InputError
+from coverage.export import atomic_write
+from coverage.gis_export import assessment_layers, band_labels, hydrant_layers, service_breaks_min
+from coverage.presets import GB50974, STATION_TYPES
 
-_TIME_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"]
+__all__ = [
+    "BASEMAPS",
+    "LAYER_NAMES",
+    "Basemap",
+    "assessment_map",
+    "before_after_map",
+    "coverage_map",
+    "map_html",
+    "save_map",
+]
 
 
-def _layer(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return gdf.to_crs(4326)
+@dataclass(frozen=True)
+class Basemap:
+    """A tile basemap and the coordinate system its tiles are drawn in."""
+
+    name: str
+    url: str
+    attribution: str
+    coord_system: str
+    max_zoom: int = 19
+    subdomains: str = "abc"
 
 
-def assessment_map(assessment, *, tiles: str | None = "OpenStreetMap") -> folium.Map:
-    """A first Folium map of an :class:`~coverage.assess.Assessment`.
+#: Basemap choices for ``tiles=``; ``"none"`` draws no tiles (offline use).
+BASEMAPS: Mapping[str, Basemap | None] = {
+    "osm": Basemap(
+        "OpenStreetMap",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        "wgs84",
+    ),
+    "amap": Basemap(
+        "高德地图 Amap",
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+        "&copy; 高德地图 AutoNavi (GCJ-02)",
+        "gcj02",
+        max_zoom=18,
+        subdomains="1234",
+    ),
+    "none": None,
+}
 
-    Layers: demand points coloured by first-due travel time, districts with area
-    and cap, service areas, stations, and the boundary; with a layer control.
-    """
-    std = assessment.standard
-    boundary = gpd.GeoSeries([assessment.network.boundary], crs=assessment.network.crs).to_crs(4326)
-    minx, miny, maxx, maxy = boundary.total_bounds
-    fmap = folium.Map(tiles=tiles, control_scale=True)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+#: Layer-control names, by layer key.
+LAYER_NAMES: Mapping[str, str] = {
+    "boundary": "Study boundary",
+    "response_rings": "Service-area rings (first-due)",
+    "districts": "Station districts",
+    "roads": "Roads by first-due time",
+    "uncovered": "Uncovered demand",
+    "hydrant_gaps": "Hydrant gaps",
+    "hydrants": "Hydrants (protection circles)",
+    "proposed_hydrants": "Proposed hydrants",
+    "stations": "Stations",
+}
 
-    folium.GeoJson(
-        boundary.__geo_interface__,
-        name="Study boundary",
-        style_function=lambda _: {"color": "#333", "weight": 2, "fill": False},
-    ).add_to(fmap)
+TYPE_COLOURS: Mapping[str, str] = {
+    "level1": "#b2182b",
+    "level2": "#f46d43",
+    "special": "#762a83",
+    "small": "#2166ac",
+}
+_OTHER_TYPE = "#555555"
+_UNREACHABLE = "#000000"
+_STATUS_STYLE = {
+    "existing": {"color": "#000000", "weight": 2, "fillOpacity": 0.95},
+    "proposed": {"color": "#00a651", "weight": 4, "fillOpacity": 0.95, "dashArray": "4 3"},
+    "closed": {"color": "#777777", "weight": 2, "fillOpacity": 0.25, "dashArray": "2 3"},
+}
 
-    districts = _layer(assessment.districts)
-    folium.GeoJson(
-        districts,
-        name="Districts (network Voronoi)",
-        style_function=lambda f: {
-            "color": "#d73027" if f["properties"]["over_cap"] else "#4575b4",
-            "weight": 2,
-            "fillOpacity": 0.08,
-        },
-        tooltip=folium.GeoJsonTooltip(
-            ["station_id", "type", "district_km2", "area_cap_km2", "protection_radius_m"],
-            aliases=["Station", "Type", "District km²", "Cap km²", "Protection radius m"],
-            localize=True,
-        ),
-    ).add_to(fmap)
+# Folium asset name -> vendored file under coverage/static (see its README).
+_STATIC = Path(__file__).parent / "static"
+_VENDORED = {
+    "leaflet": "leaflet/leaflet.js",
+    "leaflet_css": "leaflet/leaflet.css",
+    "Control.Fullscreen.js": "leaflet.fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.css": "leaflet.fullscreen/Control.FullScreen.css",
+    "Leaflet.Sync": "leaflet.sync/L.Map.Sync.js",
+}
+_FOLIUM_ASSETS = dict(
+    folium.Map.default_js + folium.Map.default_css
+    + folium.plugins.Fullscreen.default_js + folium.plugins.Fullscreen.default_css
+    + folium.plugins.DualMap.default_js
+)
+_CDN_ASSETS: Mapping[str, str] = {_FOLIUM_ASSETS[name]: path for name, path in _VENDORED.items()}
+_PRECISION = 6  # decimal degrees kept in the page: 0.1 m, far below what a map shows
 
-    areas = _layer(assessment.service_areas)
-    group = folium.FeatureGroup(name="Service areas", show=False)
-    for row in areas.sort_values("to_min", ascending=False).itertuples():
-        folium.GeoJson(
-            row.geometry.__geo_interface__,
-            style_function=lambda _, m=row.to_min: {
-                "color": "#555", "weight": 0.5, "fillOpacity": 0.06 + 0.02 * (5 - min(m, 5)),
-            },
-            tooltip=f"{row.station_id}: ≤ {row.to_min:g} min",
+
+def _band_colours(n_bands: int) -> list[str]:
+    """Green (fast) to red (slow) for the timed bands, then black for unreachable."""
+    cmap = colormaps["RdYlGn_r"]
+    return [to_hex(cmap(x)) for x in np.linspace(0.0, 1.0, n_bands)] + [_UNREACHABLE]
+
+
+def _basemap(tiles: str | None) -> Basemap | None:
+    key = "none" if tiles is None else str(tiles).lower()
+    if key not in BASEMAPS:
+        raise InputError(f"unknown basemap {tiles!r}", fix=f"use one of {sorted(BASEMAPS)}")
+    return BASEMAPS[key]
+
+
+def _for_display(gdf: gpd.GeoDataFrame, coord_system: str, columns: Sequence[str]) -> dict:
+    """GeoJSON dict of the wanted columns: shifted for the basemap, rounded, simplified."""
+    keep = [c for c in columns if c in gdf.columns]
+    out = gdf[keep + [gdf.geometry.name]].to_crs(4326)
+    if coord_system != "wgs84":
+        out = from_wgs84(out, coord_system)
+    geoms = out.geometry.values
+    polygonal = shapely.get_type_id(geoms) >= 3
+    # ~1 m in degrees: districts and rings come from many small cells.
+    geoms = np.where(polygonal, shapely.simplify(geoms, 1e-5, preserve_topology=True), geoms)
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, _PRECISION))
+    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+    for col in keep:
+        if out[col].dtype.kind == "f":
+            out[col] = out[col].round(3).where(np.isfinite(out[col]), None)
+    return json.loads(out.to_json(drop_id=True, na="null", show_bbox=False))
+
+
+def _fmt_fields(fields: Sequence[tuple[str, str]], gdf: gpd.GeoDataFrame) -> tuple[list, list]:
+    present = [(f, a) for f, a in fields if f in gdf.columns]
+    return [f for f, _ in present], [a for _, a in present]
+
+
+def _tooltip(gdf: gpd.GeoDataFrame, fields: Sequence[tuple[str, str]]) -> folium.GeoJsonTooltip | None:
+    names, aliases = _fmt_fields(fields, gdf)
+    return folium.GeoJsonTooltip(names, aliases=aliases, localize=True, sticky=True) if names else None
+
+
+def _popup(gdf: gpd.GeoDataFrame, fields: Sequence[tuple[str, str]]) -> folium.GeoJsonPopup | None:
+    names, aliases = _fmt_fields(fields, gdf)
+    return folium.GeoJsonPopup(names, aliases=aliases, localize=True) if names else None
+
+
+def _geojson(
+    gdf: gpd.GeoDataFrame,
+    name: str,
+    coord_system: str,
+    style,
+    *,
+    tooltip: Sequence[tuple[str, str]] = (),
+    popup: Sequence[tuple[str, str]] = (),
+    style_columns: Sequence[str] = (),
+    marker: folium.Circle | folium.CircleMarker | None = None,
+    show: bool = True,
+) -> folium.GeoJson:
+    columns = list(dict.fromkeys([f for f, _ in tooltip] + [f for f, _ in popup] + list(style_columns)))
+    return folium.GeoJson(
+        _for_display(gdf, coord_system, columns),
+        name=name,
+        style_function=style,
+        tooltip=_tooltip(gdf, tooltip),
+        popup=_popup(gdf, popup),
+        # Every point gets a vector marker: Leaflet's default image marker needs image files.
+        marker=marker or folium.CircleMarker(radius=4, fill=True),
+        show=show,
+        smooth_factor=0.5,
+    )
+
+
+def _station_label(row) -> str:
+    return html.escape(str(row.get("id", "")))
+
+
+def _status_of(stations: gpd.GeoDataFrame) -> np.ndarray:
+    if "status" not in stations:
+        return np.full(len(stations), "existing", dtype=object)
+    return stations["status"].fillna("existing").astype(str).str.lower().to_numpy()
+
+
+class _Legend(MacroElement):
+    """A static HTML legend as a Leaflet control (no extra scripts)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var legend = L.control({position: "bottomleft"});
+            legend.onAdd = function() {
+                var div = L.DomUtil.create("div", "sc-legend");
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableScrollPropagation(div);
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        {% macro header(this, kwargs) %}
+        <style>
+        .sc-legend {background: rgba(255,255,255,0.92); padding: 6px 9px; font: 12px/1.35 sans-serif;
+                    border-radius: 4px; box-shadow: 0 0 6px rgba(0,0,0,0.3); max-height: 55vh; overflow-y: auto;}
+        .sc-legend summary {cursor: pointer; font-size: 13px;}
+        .sc-legend h5 {margin: 6px 0 2px; font-size: 12px;}
+        .sc-legend .sw {display: inline-block; width: 18px; height: 10px; margin-right: 5px; vertical-align: middle;}
+        .sc-legend .ln {display: inline-block; width: 18px; height: 0; border-top: 4px solid; margin-right: 5px;
+                        vertical-align: middle;}
+        .sc-legend .dot {display: inline-block; width: 11px; height: 11px; border-radius: 50%; margin-right: 5px;
+                         vertical-align: middle; border: 2px solid #000;}
+        .sc-label {font: bold 11px sans-serif; color: #111; text-shadow: 0 0 3px #fff, 0 0 3px #fff;
+                   white-space: nowrap;}
+        </style>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = html_text
+
+
+def _legend_html(title: str, labels: list[str], colours: list[str], layers: Mapping, radius_m: float) -> str:
+    parts = [f"<details open><summary><b>{html.escape(title)}</b></summary>"]
+    if "roads" in layers or "response_rings" in layers:
+        parts.append("<h5>First-due travel time</h5>")
+        parts += [
+            f'<div><span class="ln" style="border-color:{c}"></span>{html.escape(lab)}</div>'
+            for lab, c in zip(labels, colours, strict=True)
+        ]
+    if "stations" in layers:
+        st = layers["stations"]
+        types = sorted(set(st["type"].astype(str))) if "type" in st else []
+        parts.append("<h5>Stations</h5>")
+        for t in types:
+            zh = STATION_TYPES[t].name_zh if t in STATION_TYPES else ""
+            colour = TYPE_COLOURS.get(t, _OTHER_TYPE)
+            parts.append(f'<div><span class="dot" style="background:{colour}"></span>{html.escape(t)} {zh}</div>')
+        for status in sorted(set(_status_of(st))):
+            s = _STATUS_STYLE.get(status, _STATUS_STYLE["existing"])
+            dash = "dashed" if "dashArray" in s else "solid"
+            parts.append(
+                f'<div><span class="dot" style="background:#fff;border:2px {dash} {s["color"]}"></span>'
+                f"{html.escape(status)}</div>"
+            )
+    if "districts" in layers:
+        parts.append(
+            '<h5>Districts</h5><div><span class="sw" style="border:2px solid #d73027"></span>over area cap</div>'
+            '<div><span class="sw" style="border:2px solid #4575b4"></span>within cap</div>'
+        )
+    if {"hydrants", "proposed_hydrants", "hydrant_gaps"} & set(layers):
+        parts.append("<h5>Hydrants</h5>")
+        if "hydrants" in layers:
+            parts.append(f'<div><span class="dot" style="background:#1f78b4;border-color:#1f78b4"></span>'
+                         f"hydrant, {radius_m:g} m circle</div>")
+        if "proposed_hydrants" in layers:
+            parts.append('<div><span class="dot" style="background:#33a02c;border:2px dashed #33a02c"></span>'
+                         "proposed hydrant</div>")
+        if "hydrant_gaps" in layers:
+            parts.append('<div><span class="ln" style="border-color:#e31a1c"></span>hydrant gap</div>')
+    if "uncovered" in layers:
+        parts.append('<div><span class="dot" style="background:#000;width:6px;height:6px"></span>'
+                     "uncovered demand point</div>")
+    return "".join(parts) + "</details>"
+
+
+def _add_layers(
+    fmap: folium.Map,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    breaks_min: Sequence[float],
+    coord_system: str,
+    hydrant_radius_m: float,
+) -> None:
+    """Draw every layer present in ``layers`` onto ``fmap``, bottom to top."""
+    colours = _band_colours(len(breaks_min) + 1)
+
+    if "boundary" in layers:
+        _geojson(
+            layers["boundary"], LAYER_NAMES["boundary"], coord_system,
+            lambda f: {"color": "#222222", "weight": 2.5, "dashArray": "6 4", "fill": False},
+            tooltip=[("name", "Boundary"), ("area_km2", "Area km²")],
+        ).add_to(fmap)
+
+    if "response_rings" in layers:
+        rings = layers["response_rings"].copy()
+        rings["band_index"] = np.arange(len(rings))
+        _geojson(
+            rings, LAYER_NAMES["response_rings"], coord_system,
+            lambda f: {"color": colours[f["properties"]["band_index"]], "weight": 0.5,
+                       "fillColor": colours[f["properties"]["band_index"]], "fillOpacity": 0.35},
+            tooltip=[("from_min", "From min"), ("to_min", "To min"), ("area_km2", "Area km²")],
+            style_columns=["band_index"], show=False,
+        ).add_to(fmap)
+
+    if "districts" in layers:
+        fields = [
+            ("station_id", "Station"), ("name", "Name"), ("type", "Type"),
+            ("district_km2", "District km²"), ("area_cap_km2", "Cap km²"), ("over_cap", "Over cap"),
+            ("protection_radius_m", "Protection radius m"),
+        ]
+        _geojson(
+            layers["districts"], LAYER_NAMES["districts"], coord_system,
+            lambda f: {"color": "#d73027" if f["properties"].get("over_cap") else "#4575b4",
+                       "weight": 2, "fillOpacity": 0.04},
+            tooltip=fields[:1] + fields[3:5], popup=fields, style_columns=["over_cap"],
+        ).add_to(fmap)
+
+    if "roads" in layers:
+        _geojson(
+            layers["roads"], LAYER_NAMES["roads"], coord_system,
+            lambda f: {"color": colours[min(f["properties"]["band_index"], len(colours) - 1)],
+                       "weight": 3.5, "opacity": 0.9},
+            tooltip=[("road_name", "Road"), ("first_due_s", "First-due s"),
+                     ("first_due_station", "From station"), ("band", "Band")],
+            style_columns=["band_index"],
+        ).add_to(fmap)
+
+    if "uncovered" in layers:
+        _geojson(
+            layers["uncovered"], LAYER_NAMES["uncovered"], coord_system,
+            lambda f: {"color": "#000000", "fillColor": "#000000", "weight": 0, "fillOpacity": 0.8},
+            tooltip=[("first_due_s", "First-due s"), ("first_due_station", "From station"),
+                     ("second_due_s", "Second-due s"), ("weight", "Weight")],
+            marker=folium.CircleMarker(radius=2, fill=True), show=False,
+        ).add_to(fmap)
+
+    if "hydrant_gaps" in layers:
+        gaps = layers["hydrant_gaps"]
+        _geojson(
+            gaps, LAYER_NAMES["hydrant_gaps"], coord_system,
+            lambda f: {"color": "#e31a1c", "weight": 5, "opacity": 0.85,
+                       "fillColor": "#e31a1c", "fillOpacity": 0.3},
+            tooltip=[(c, c) for c in gaps.columns if c != gaps.geometry.name][:6],
+        ).add_to(fmap)
+
+    for key, colour, dash in (("hydrants", "#1f78b4", None), ("proposed_hydrants", "#33a02c", "4 3")):
+        if key not in layers:
+            continue
+        layer = layers[key]
+        group = folium.FeatureGroup(name=LAYER_NAMES[key], show=True)
+        fields = [(c, c) for c in layer.columns if c != layer.geometry.name][:6]
+
+        def circle_style(f, colour=colour, dash=dash):
+            off = f["properties"].get("in_service") is False
+            style = {"color": "#888888" if off else colour, "weight": 1, "fillOpacity": 0.07}
+            return {**style, "dashArray": dash} if dash else style
+
+        def point_style(f, colour=colour):
+            off = f["properties"].get("in_service") is False
+            c = "#888888" if off else colour
+            return {"color": "#ffffff", "weight": 1, "fillColor": c, "fillOpacity": 1.0}
+
+        status_col = ["in_service"] if "in_service" in layer.columns else []
+        _geojson(
+            layer, f"{key} circles", coord_system, circle_style, style_columns=status_col,
+            marker=folium.Circle(radius=hydrant_radius_m, fill=True),
         ).add_to(group)
-    group.add_to(fmap)
-
-    demand = _layer(assessment.demand)
-    vmax = max(std.travel_threshold_s * 2, 1.0)
-    cmap = LinearColormap(_TIME_COLOURS, vmin=0, vmax=vmax, caption="First-due travel time (s)")
-    group = folium.FeatureGroup(name="Demand: first-due time")
-    for pt, t, sid in zip(demand.geometry, demand["first_due_s"], demand["first_due_station"], strict=True):
-        colour = cmap(min(t, vmax)) if np.isfinite(t) else "#000000"
-        folium.CircleMarker(
-            [pt.y, pt.x], radius=2, color=colour, fill=True, fill_opacity=0.9, weight=0,
-            tooltip=f"{t:.0f} s from {sid}",
+        _geojson(
+            layer, f"{key} points", coord_system, point_style, tooltip=fields,
+            style_columns=status_col, marker=folium.CircleMarker(radius=4, fill=True),
         ).add_to(group)
-    group.add_to(fmap)
-    cmap.add_to(fmap)
+        group.add_to(fmap)
 
-    stations = _layer(assessment.stations)
-    group = folium.FeatureGroup(name="Stations")
-    for r in stations.itertuples():
-        folium.Marker(
-            [r.geometry.y, r.geometry.x],
-            tooltip=(
-                f"{r.id} {r.name} ({r.type}): district {r.district_km2:.2f} km² "
-                f"(cap {r.area_cap_km2:g}), radius {r.protection_radius_m:.0f} m"
-            ),
-            icon=folium.Icon(color="red", icon="fire", prefix="fa"),
+    if "stations" in layers:
+        st = layers["stations"].copy()
+        st["status"] = _status_of(st)
+        group = folium.FeatureGroup(name=LAYER_NAMES["stations"], show=True)
+
+        def station_style(f):
+            p = f["properties"]
+            s = _STATUS_STYLE.get(p.get("status"), _STATUS_STYLE["existing"])
+            fill = TYPE_COLOURS.get(p.get("type"), _OTHER_TYPE)
+            return {**s, "fillColor": "#bbbbbb" if p.get("status") == "closed" else fill}
+
+        _geojson(
+            st, "station points", coord_system, station_style,
+            tooltip=[("id", "Station"), ("name", "Name"), ("type", "Type"), ("status", "Status"),
+                     ("district_km2", "District km²"), ("area_cap_km2", "Cap km²"),
+                     ("protection_radius_m", "Protection radius m"),
+                     ("max_first_due_s", "Slowest first-due s")],
+            style_columns=["type", "status"], marker=folium.CircleMarker(radius=9, fill=True),
         ).add_to(group)
-    group.add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+        shown = from_wgs84(st.to_crs(4326), coord_system) if coord_system != "wgs84" else st.to_crs(4326)
+        for (_, row), point in zip(shown.iterrows(), shown.geometry, strict=True):
+            folium.Marker(
+                [point.y, point.x],
+                icon=folium.DivIcon(html=f'<div class="sc-label">{_station_label(row)}</div>',
+                                    icon_size=(60, 14), icon_anchor=(-10, 7)),
+                interactive=False,
+            ).add_to(group)
+        group.add_to(fmap)
+
+
+def _bounds(layers: Mapping[str, gpd.GeoDataFrame], coord_system: str) -> list[list[float]] | None:
+    frames = [layers[k] for k in ("boundary", "stations", "districts", "hydrants") if k in layers]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    shown = [from_wgs84(f.to_crs(4326), coord_system) if coord_system != "wgs84" else f.to_crs(4326)
+             for f in frames]
+    box = np.array([f.total_bounds for f in shown])
+    return [[float(box[:, 1].min()), float(box[:, 0].min())], [float(box[:, 3].max()), float(box[:, 2].max())]]
+
+
+def _new_map(basemap: Basemap | None, **kwargs) -> folium.Map:
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, **kwargs)
+    _strip_unused_assets(fmap)
+    if basemap is not None:
+        folium.TileLayer(
+            basemap.url, attr=basemap.attribution, name=basemap.name,
+            max_zoom=basemap.max_zoom, subdomains=basemap.subdomains,
+        ).add_to(fmap)
     return fmap
+
+
+def _strip_unused_assets(fmap: folium.Map) -> None:
+    """Only Leaflet itself: no marker icon fonts, jQuery or Bootstrap are used here."""
+    fmap.default_js = [(k, v) for k, v in fmap.default_js if k == "leaflet"]
+    fmap.default_css = [(k, v) for k, v in fmap.default_css if k == "leaflet_css"]
+
+
+def _decorate(fmap: folium.Map, legend: str, *, collapsed: bool = False) -> None:
+    folium.plugins.Fullscreen(position="topleft").add_to(fmap)
+    _Legend(legend).add_to(fmap)
+    folium.LayerControl(collapsed=collapsed, position="topright").add_to(fmap)
+
+
+def _layers(assessment, hydrants, extra: Mapping[str, gpd.GeoDataFrame] | None) -> dict:
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    if assessment is not None:
+        layers.update(assessment_layers(assessment))
+    if hydrants is not None:
+        layers.update(hydrant_layers(hydrants))
+    if extra:
+        for key, layer in extra.items():
+            if key not in LAYER_NAMES:
+                raise InputError(f"unknown map layer {key!r}", fix=f"use one of {sorted(LAYER_NAMES)}")
+            layers[key] = layer.to_crs(4326)
+    return layers
+
+
+def coverage_map(
+    assessment=None,
+    *,
+    hydrants=None,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    tiles: str | None = "osm",
+    title: str | None = None,
+    hydrant_radius_m: float = GB50974.protection_radius_m,
+) -> folium.Map:
+    """One interactive map of a run, with every result layer switchable.
+
+    Parameters
+    ----------
+    assessment : Assessment, optional
+        Gives the boundary, stations, districts, service-area rings, roads by
+        first-due time and uncovered demand.
+    hydrants : mapping or object, optional
+        Hydrant results (see :func:`coverage.gis_export.hydrant_layers`):
+        ``hydrants``, ``gaps``, ``proposed``. Points may carry ``in_service``.
+    layers : mapping of str to GeoDataFrame, optional
+        Extra or replacement layers by key of :data:`LAYER_NAMES` (any CRS),
+        e.g. ``{"boundary": district}`` for a hydrant-only map.
+    tiles : {"osm", "amap", "none"}
+        Basemap. ``"amap"`` tiles are GCJ-02, so every overlay is shifted
+        WGS84 → GCJ-02; ``"none"`` needs no network.
+    title : str, optional
+        Legend heading; default from the assessment's standard.
+    hydrant_radius_m : float
+        Radius of the hydrant circles, m (GB 50974-2014 §7.2.5: 150 m).
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`save_map`; in Jupyter it displays inline.
+    """
+    basemap = _basemap(tiles)
+    coord_system = basemap.coord_system if basemap else "wgs84"
+    found = _layers(assessment, hydrants, layers)
+    if not found:
+        raise InputError("nothing to map", fix="pass an assessment, hydrant results or layers")
+    breaks = service_breaks_min(assessment) if assessment is not None else [2.0, 3.0, 4.0, 5.0]
+    fmap = _new_map(basemap)
+    _add_layers(fmap, found, breaks_min=breaks, coord_system=coord_system, hydrant_radius_m=hydrant_radius_m)
+    if title is None:
+        title = _title(assessment)
+    _decorate(fmap, _legend_html(title, band_labels(breaks), _band_colours(len(breaks) + 1), found,
+                                 hydrant_radius_m))
+    bounds = _bounds(found, coord_system)
+    if bounds:
+        fmap.fit_bounds(bounds)
+    return fmap
+
+
+def _title(assessment) -> str:
+    if assessment is None:
+        return "Hydrant compliance"
+    m = assessment.metrics
+    return (f"{assessment.standard.name}: {m['coverage_share']:.1%} covered within "
+            f"{assessment.standard.travel_threshold_s / 60:g} min")
+
+
+def assessment_map(assessment, *, tiles: str | None = "osm") -> folium.Map:
+    """The map of an :class:`~coverage.assess.Assessment` (see :func:`coverage_map`)."""
+    return coverage_map(assessment, tiles=tiles)
+
+
+def _with_statuses(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """After-run stations marked ``proposed`` when new, plus ``closed`` rows for removed ones."""
+    after = after.copy()
+    old = set(before["id"].astype(str))
+    status = _status_of(after)
+    after["status"] = np.where(~after["id"].astype(str).isin(old), "proposed", status)
+    gone = before[~before["id"].astype(str).isin(set(after["id"].astype(str)))].copy()
+    gone["status"] = "closed"
+    for col in ("district_km2", "protection_radius_m", "max_first_due_s"):
+        if col in gone:
+            gone[col] = np.nan
+    frames = [after] + ([gone.to_crs(after.crs)] if len(gone) else [])
+    return gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), geometry=after.geometry.name, crs=after.crs
+    )
+
+
+def before_after_map(
+    before,
+    after,
+    *,
+    hydrants=None,
+    tiles: str | None = "osm",
+    labels: tuple[str, str] = ("Before", "After"),
+) -> folium.plugins.DualMap:
+    """Two synchronised maps side by side: before and after a placement run.
+
+    Parameters
+    ----------
+    before, after : Assessment
+        Assessments of the same district before and after; stations present
+        only in ``after`` are drawn as ``proposed``, those present only in
+        ``before`` as ``closed`` on the right-hand map.
+    hydrants : optional
+        Hydrant results drawn on both maps.
+    tiles : {"osm", "amap", "none"}
+    labels : (str, str)
+        Headings of the two maps.
+
+    Returns
+    -------
+    folium.plugins.DualMap
+    """
+    basemap = _basemap(tiles)
+    coord_system = basemap.coord_system if basemap else "wgs84"
+    dual = folium.plugins.DualMap(tiles=None, control_scale=True, prefer_canvas=True)
+    for m in (dual.m1, dual.m2):
+        _strip_unused_assets(m)
+        if basemap is not None:
+            folium.TileLayer(basemap.url, attr=basemap.attribution, name=basemap.name,
+                             max_zoom=basemap.max_zoom, subdomains=basemap.subdomains).add_to(m)
+    sides = []
+    for assessment, label, m in ((before, labels[0], dual.m1), (after, labels[1], dual.m2)):
+        found = _layers(assessment, hydrants, None)
+        if assessment is after:
+            before_st = assessment_layers(before, roads=False)["stations"]
+            found["stations"] = _with_statuses(before_st, found["stations"])
+        breaks = service_breaks_min(assessment)
+        _add_layers(m, found, breaks_min=breaks, coord_system=coord_system,
+                    hydrant_radius_m=GB50974.protection_radius_m)
+        title = f"{label} — {_title(assessment)}"
+        _decorate(m, _legend_html(title, band_labels(breaks), _band_colours(len(breaks) + 1), found,
+                                  GB50974.protection_radius_m), collapsed=True)
+        sides.append(found)
+    bounds = _bounds(sides[0], coord_system)
+    if bounds:
+        dual.fit_bounds(bounds)
+    return dual
+
+
+def _inline_asset(url: str) -> str:
+    path = _STATIC / _CDN_ASSETS[url]
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".css":
+        return text.replace("</script", "<\\/script")
+
+    def data_uri(match: re.Match) -> str:
+        target = (path.parent / match.group(2)).resolve()
+        if not target.is_file() or _STATIC.resolve() not in target.parents:
+            return match.group(0)
+        mime = "image/svg+xml" if target.suffix == ".svg" else "image/png"
+        payload = base64.b64encode(target.read_bytes()).decode("ascii")
+        return f"url({match.group(1)}data:{mime};base64,{payload}{match.group(1)})"
+
+    return re.sub(r"""url\((['"]?)([^)'"#:]+)\1\)""", data_uri, text)
+
+
+def map_html(fmap: folium.Map | folium.plugins.DualMap, *, assets: str = "inline") -> str:
+    """Render a map to one self-contained HTML page.
+
+    Parameters
+    ----------
+    fmap : folium.Map or DualMap
+    assets : {"inline", "cdn"}
+        ``"inline"`` (default) copies the Leaflet scripts and styles into the
+        page (about 190 kB) so it works offline; ``"cdn"`` links them from
+        public CDNs, as folium does.
+
+    Returns
+    -------
+    str
+        The HTML. It never refers to a local file; only basemap tiles (and,
+        with ``"cdn"``, the scripts) come from the network.
+    """
+    if assets not in ("inline", "cdn"):
+        raise InputError(f"unknown assets mode {assets!r}", fix="use 'inline' or 'cdn'")
+    page = fmap.get_root().render()
+    if assets == "cdn":
+        return page
+
+    def script(match: re.Match) -> str:
+        url = match.group(1)
+        if url not in _CDN_ASSETS:
+            warnings.warn(f"map script {url} is not vendored; the page needs the network for it", stacklevel=3)
+            return match.group(0)
+        return f"<script>{_inline_asset(url)}</script>"
+
+    def style(match: re.Match) -> str:
+        url = match.group(1)
+        if url not in _CDN_ASSETS:
+            warnings.warn(f"map stylesheet {url} is not vendored; the page needs the network for it", stacklevel=3)
+            return match.group(0)
+        return f"<style>{_inline_asset(url)}</style>"
+
+    page = re.sub(r'<script src="([^"]+)"></script>', script, page)
+    return re.sub(r'<link rel="stylesheet" href="([^"]+)"/>', style, page)
+
+
+def save_map(fmap: folium.Map | folium.plugins.DualMap, path: str | Path, *, assets: str = "inline") -> Path:
+    """Write :func:`map_html` of ``fmap`` to ``path`` atomically."""
+    return atomic_write(path, map_html(fmap, assets=assets))
