@@ -15,6 +15,7 @@ import math
 import pulp
 
 from coverage.optimise.presolve import AssignRows
+from coverage.optimise.sites import new_var
 
 
 def add_assignment(lp: pulp.LpProblem, rows: AssignRows, x: dict[int, pulp.LpVariable]
@@ -25,11 +26,11 @@ def add_assignment(lp: pulp.LpProblem, rows: AssignRows, x: dict[int, pulp.LpVar
         pairs = []
         for k in range(rows.indptr[g], rows.indptr[g + 1]):
             j = int(rows.indices[k])
-            y = pulp.LpVariable(f"y_{g:07d}_{j:07d}", 0)
+            y = new_var(lp, f"y_{g:07d}_{j:07d}", 0)
             lp.addConstraint(pulp.LpAffineExpression([(y, 1), (x[j], -1)]) <= 0)
             pairs.append((y, float(rows.data[k])))
         if math.isfinite(rows.fixed_cost[g]):
-            pairs.append((pulp.LpVariable(f"f_{g:07d}", 0), float(rows.fixed_cost[g])))
+            pairs.append((new_var(lp, f"f_{g:07d}", 0), float(rows.fixed_cost[g])))
         lp.addConstraint(pulp.LpAffineExpression([(y, 1) for y, _ in pairs]) == 1,
                          f"assign_{g:07d}")
         per_row.append(pairs)

@@ -29,6 +29,7 @@ from coverage.optimise.sites import (
     check_p,
     classify,
     make_vars,
+    new_var,
     precheck,
 )
 
@@ -92,8 +93,8 @@ def backup(problem: PlacementProblem, p: int | None = None, *,
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("backup", pulp.LpMaximize)
-        x = make_vars(cols)
-        u = [pulp.LpVariable(f"u_{g:07d}", 0, 1) for g in range(rows.n_rows)]
+        x = make_vars(lp, cols)
+        u = [new_var(lp, f"u_{g:07d}", 0, 1) for g in range(rows.n_rows)]
         lp.setObjective(pulp.LpAffineExpression(
             [(u[g], float(rows.weight[g])) for g in range(rows.n_rows) if rows.weight[g] > 0]))
         add_cover_once(lp, rows, x)

@@ -70,7 +70,7 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("lscp", pulp.LpMinimize)
-        x = make_vars(cols)
+        x = make_vars(lp, cols)
         lp.setObjective(pulp.LpAffineExpression([(v, 1) for j, v in x.items() if cols.new[j]]))
         add_cover_once(lp, rows, x)
         add_site_constraints(lp, x, problem, cols, None)

@@ -26,6 +26,7 @@ from coverage.optimise.sites import (
     check_p,
     classify,
     make_vars,
+    new_var,
     precheck,
 )
 
@@ -75,8 +76,8 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("mclp", pulp.LpMaximize)
-        x = make_vars(cols)
-        z = [pulp.LpVariable(f"z_{g:07d}", 0, 1) for g in range(rows.n_rows)]
+        x = make_vars(lp, cols)
+        z = [new_var(lp, f"z_{g:07d}", 0, 1) for g in range(rows.n_rows)]
         lp.setObjective(pulp.LpAffineExpression(
             [(z[g], float(rows.weight[g])) for g in range(rows.n_rows) if rows.weight[g] > 0]))
         for g in range(rows.n_rows):

@@ -44,6 +44,7 @@ from coverage.optimise.sites import (
     check_p,
     classify,
     make_vars,
+    new_var,
     precheck,
 )
 
@@ -115,8 +116,8 @@ def _assignment(problem, p, cols, options, presolve, check, max_cut_rounds, labe
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("pcenter", pulp.LpMinimize)
-        x = make_vars(cols)
-        z = pulp.LpVariable("z", rows.settled_max)
+        x = make_vars(lp, cols)
+        z = new_var(lp, "z", rows.settled_max)
         lp.setObjective(pulp.LpAffineExpression([(z, 1)]))
         for g, pairs in enumerate(add_assignment(lp, rows, x)):
             lp.addConstraint(pulp.LpAffineExpression([(y, c) for y, c in pairs] + [(z, -1)])
@@ -156,7 +157,7 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
 
         def build(cut_list: list) -> Built:
             lp = pulp.LpProblem("pcenter_probe", pulp.LpMinimize)
-            x = make_vars(pc)
+            x = make_vars(lp, pc)
             # Feasibility only: a zero objective lets the solver stop at the first
             # covering set instead of proving a minimum count.
             lp.setObjective(pulp.LpAffineExpression())

@@ -78,7 +78,7 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("pmedian", pulp.LpMinimize)
-        x = make_vars(cols)
+        x = make_vars(lp, cols)
         per_row = add_assignment(lp, rows, x)
         lp.setObjective(pulp.LpAffineExpression(
             [(y, float(rows.weight[g]) * c) for g, pairs in enumerate(per_row)

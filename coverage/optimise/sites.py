@@ -103,9 +103,17 @@ def precheck(problem: PlacementProblem, p: int | None) -> str | None:
     return None
 
 
-def make_vars(cols: Columns) -> dict[int, pulp.LpVariable]:
+def new_var(lp: pulp.LpProblem, name: str, low: float | None = None, up: float | None = None,
+            cat: str = pulp.LpContinuous) -> pulp.LpVariable:
+    """A variable owned by ``lp`` (PuLP ≥ 3.3 API; plain LpVariable on older PuLP)."""
+    if hasattr(lp, "add_variable"):
+        return lp.add_variable(name, low, up, cat)
+    return pulp.LpVariable(name, low, up, cat)
+
+
+def make_vars(lp: pulp.LpProblem, cols: Columns) -> dict[int, pulp.LpVariable]:
     """One binary per decision column, named by zero-padded index so order is stable."""
-    return {int(j): pulp.LpVariable(f"x_{j:07d}", cat=pulp.LpBinary)
+    return {int(j): new_var(lp, f"x_{j:07d}", cat=pulp.LpBinary)
             for j in np.flatnonzero(cols.var)}
 
 
