@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import osmium
 import osmnx as ox
 import pyproj
@@ -507,6 +508,40 @@ def test_dem_without_rasterio_is_a_clear_error(yuzhong_osm, boundary, tmp_path):
     with pytest.raises(InputError, match="rasterio") as err:
         load_network(osm=yuzhong_osm, boundary=boundary, dem=dem, **QUIET)
     assert "dem.tif" in str(err.value)
+
+
+def test_dem_elevations_feed_the_uphill_penalty(tmp_path):
+    rasterio = pytest.importorskip("rasterio", reason="optional: DEM support needs rasterio")
+    from rasterio.transform import from_origin
+
+    osm = synthetic_osm(tmp_path / "synthetic_hill.osm", [
+        (500, [1, 11, 21, 31], {"highway": "primary"}),
+        (501, [31, 32, 22, 12, 2, 1], {"highway": "primary"}),
+        (502, [1, 41], {"highway": "primary"}),
+        (503, [31, 33], {"highway": "primary"}),
+    ])
+    # synthetic_dem: a plane rising 5 m per 100 m northwards, 10 m pixels, in UTM 48N
+    x0, y0, size, res = 640_000.0, 3_265_000.0, 1500, 10.0
+    rows = np.arange(size, dtype="float64")[:, None] * np.ones((1, size))
+    height = ((size - 0.5 - rows) * res * 0.05).astype("float32")
+    dem = tmp_path / "synthetic_dem.tif"
+    with rasterio.open(dem, "w", driver="GTiff", height=size, width=size, count=1,
+                       dtype="float32", crs="EPSG:32648",
+                       transform=from_origin(x0, y0 + size * res, res, res)) as out:
+        out.write(height, 1)
+    model = dataclasses.replace(CHINA_URBAN, uphill_penalty_per_grade=3.0)
+    net = load_network(osm=osm, dem=dem, travel_model=model, **QUIET)
+    to_utm = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
+    for _, d in net.graph.nodes(data=True):
+        north = to_utm.transform(d["lon"], d["lat"])[1]
+        assert d["elevation"] == pytest.approx(0.05 * (north - y0), abs=0.5 * res * 0.05)
+    G = net.graph
+    for u, v, d in G.edges(data=True):
+        grade = (G.nodes[v]["elevation"] - G.nodes[u]["elevation"]) / d["length"]
+        flat = d["length"] / (d["speed_kph"] / 3.6)
+        assert d["travel_s"] == pytest.approx(flat * (1 + 3.0 * max(grade, 0.0)))
+    assert any(d["travel_s"] > 1.1 * d["length"] / (d["speed_kph"] / 3.6)
+               for *_, d in G.edges(data=True))
 
 
 def test_self_intersecting_boundary_is_repaired(tmp_path):
