@@ -1,0 +1,343 @@
+"""``report.html``: one self-contained page per run (tables, charts, solver line, parameters).
+
+Built from ``summary.json`` content (:meth:`coverage.assess.Assessment.summary`),
+so the ``report`` command can rebuild it from an output folder. A summary is
+either one run, or a placement run with ``before`` and ``after`` blocks and a
+``placement`` block (:meth:`coverage.optimise.PlacementResult.as_dict`).
+Charts are PNGs drawn with Matplotlib and embedded as base64, so the page
+needs no other file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from coverage import __version__
+from coverage.errors import InputError
+from coverage.export import atomic_write
+from coverage.presets import GB50974, STANDARDS, STATION_TYPES
+
+__all__ = [
+    "cdf_figure",
+    "district_figure",
+    "parameter_rows",
+    "placement_summary",
+    "report_html",
+    "split_summary",
+    "station_rows",
+    "write_report",
+]
+
+_RUN_COLOURS = ["#4575b4", "#d73027", "#1a9850", "#984ea3", "#ff7f00", "#a65628"]
+
+
+def placement_summary(before, after, placement=None, *, parameters: Mapping | None = None) -> dict:
+    """A ``summary.json`` dict for a placement run: ``before``, ``after``, ``placement``.
+
+    Parameters
+    ----------
+    before, after : Assessment or dict
+        Assessments (or their summaries) of the stations before and after.
+    placement : PlacementResult or dict, optional
+        The solver outcome (``status``, ``gap``, ``objective``, ``bound`` ...).
+    parameters : mapping, optional
+        Run parameters to list in the report (e.g. the scenario's model and p).
+    """
+    def as_summary(x):
+        return x.summary() if hasattr(x, "summary") else dict(x)
+
+    out = {"before": as_summary(before), "after": as_summary(after)}
+    if placement is not None:
+        out["placement"] = placement.as_dict(per_demand=False) if hasattr(placement, "as_dict") else dict(placement)
+    if parameters:
+        out["parameters"] = dict(parameters)
+    return out
+
+
+def split_summary(summary: Mapping) -> tuple[dict[str, dict], dict | None]:
+    """Runs to report and the solver block of a ``summary.json`` dict.
+
+    Returns
+    -------
+    runs : dict of str to dict
+        ``{"before": ..., "after": ...}`` for a placement summary, else ``{"run": summary}``.
+    placement : dict or None
+        The ``placement`` block, when there is one.
+    """
+    if "before" in summary and "after" in summary:
+        return {"before": dict(summary["before"]), "after": dict(summary["after"])}, summary.get("placement")
+    if "coverage_share" in summary:
+        return {"run": dict(summary)}, summary.get("placement")
+    raise InputError(
+        "this summary has neither metrics nor before/after blocks",
+        source="summary.json", fix="point at the summary.json of an assess, site or plan run",
+    )
+
+
+def _png(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def cdf_figure(runs: Mapping[str, Mapping]) -> Figure:
+    """Share of demand reached against response time, one line per run."""
+    fig = Figure(figsize=(6.4, 3.6))
+    ax = fig.add_subplot()
+    threshold = None
+    for colour, (label, run) in zip(_RUN_COLOURS * 3, runs.items(), strict=False):
+        cdf = run.get("cdf") or {}
+        if not cdf.get("share"):
+            continue
+        x = np.asarray(cdf.get("response_s") or cdf["travel_s"], dtype=float) / 60.0
+        ax.step(x, np.asarray(cdf["share"], dtype=float) * 100, where="post", color=colour, label=label)
+        threshold = run.get("response_threshold_s", threshold)
+    if threshold:
+        ax.axvline(threshold / 60.0, color="#444", ls="--", lw=1)
+        ax.annotate(f"standard {threshold / 60:g} min", (threshold / 60.0, 3), fontsize=8,
+                    xytext=(4, 0), textcoords="offset points")
+    ax.set_xlabel("response time, min (turnout + travel)")
+    ax.set_ylabel("demand reached, %")
+    ax.set_ylim(0, 100)
+    ax.set_xlim(left=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def district_figure(runs: Mapping[str, Mapping]) -> Figure:
+    """District area of each station against its cap, grouped by run."""
+    ids = list(dict.fromkeys(s["id"] for run in runs.values() for s in run.get("stations", [])))
+    fig = Figure(figsize=(max(4.0, 0.9 * len(ids) + 2), 3.6))
+    ax = fig.add_subplot()
+    width = 0.8 / max(len(runs), 1)
+    x = np.arange(len(ids))
+    caps = {}
+    for k, (colour, (label, run)) in enumerate(zip(_RUN_COLOURS * 3, runs.items(), strict=False)):
+        by_id = {s["id"]: s for s in run.get("stations", [])}
+        area = [by_id.get(i, {}).get("district_km2") or 0.0 for i in ids]
+        ax.bar(x - 0.4 + width * (k + 0.5), area, width, color=colour, label=label)
+        for i in ids:
+            if by_id.get(i, {}).get("area_cap_km2") is not None:
+                caps[i] = by_id[i]["area_cap_km2"]
+    for j, i in enumerate(ids):
+        if i in caps:
+            ax.hlines(caps[i], j - 0.45, j + 0.45, color="#000", lw=2)
+    ax.plot([], [], color="#000", lw=2, label="area cap")
+    ax.set_xticks(x, ids)
+    ax.set_ylabel("district area, km²")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _fmt(value, kind: str) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    if kind == "share":
+        return f"{value:.1%}"
+    if kind == "s":
+        return f"{value:.0f} s ({value / 60:.1f} min)"
+    if kind == "km2":
+        return f"{value:.2f}"
+    if kind == "m":
+        return f"{value:.0f}"
+    if kind == "bool":
+        return "yes" if value else "no"
+    return html.escape(str(value))
+
+
+_METRICS = (
+    ("coverage_share", "Coverage share (first-due within threshold)", "share"),
+    ("second_due_coverage_share", "Second-due coverage share", "share"),
+    ("first_due_p50_s", "First-due travel p50", "s"),
+    ("first_due_p90_s", "First-due travel p90", "s"),
+    ("first_due_max_s", "First-due travel max", "s"),
+    ("response_p90_s", "Response p90 (turnout + travel)", "s"),
+    ("unreachable_share", "Unreachable share", "share"),
+    ("compliant", "Meets the standard", "bool"),
+)
+
+
+def station_rows(runs: Mapping[str, Mapping]) -> list[dict]:
+    """One row per station id: name, type, cap, and per run status, district km², radius."""
+    rows: dict[str, dict] = {}
+    for label, run in runs.items():
+        for s in run.get("stations", []):
+            row = rows.setdefault(s["id"], {"id": s["id"], "name": s.get("name", ""), "type": s.get("type", ""),
+                                            "area_cap_km2": s.get("area_cap_km2"), "runs": {}})
+            row["runs"][label] = s
+    return list(rows.values())
+
+
+def parameter_rows(runs: Mapping[str, Mapping], extra: Mapping | None = None) -> list[tuple[str, str, str]]:
+    """Parameters used, each with the clause (or assumption) it comes from."""
+    run = next(iter(runs.values()))
+    std = STANDARDS.get(str(run.get("standard", "")))
+    clause = run.get("standard_clause") or (std.clause if std else "")
+    rows = [
+        ("standard", str(run.get("standard", "–")), clause),
+        ("turnout", _fmt(run.get("turnout_s"), "s"), clause),
+        ("travel-time threshold", _fmt(run.get("travel_threshold_s"), "s"), clause),
+        ("judged percentile", _fmt(run.get("judged_percentile"), "share"), clause),
+    ]
+    types = sorted({s.get("type") for r in runs.values() for s in r.get("stations", []) if s.get("type")})
+    for t in types:
+        st = STATION_TYPES.get(t)
+        cap = next((s.get("area_cap_km2") for r in runs.values() for s in r.get("stations", [])
+                    if s.get("type") == t), None)
+        rows.append((f"district area cap, {t}" + (f" ({st.name_zh})" if st else ""),
+                     f"{_fmt(cap, 'km2')} km²", st.clause if st else "user value"))
+    travel = run.get("travel_model")
+    if travel:
+        rows.append(("travel model", str(travel.get("name")),
+                     "assumed urban fire-engine speeds per road class (coverage.network.travel); calibrate locally"))
+        rows.append(("congestion factor", str(travel.get("congestion_factor")), "user value (1 = free flow)"))
+        rows.append(("apparatus height", f"{travel.get('apparatus_height_m')} m",
+                     "roads with a lower maxheight are dropped; user value"))
+    demand = run.get("demand") or {}
+    if demand:
+        rows.append(("demand", f"{demand.get('points')} points, weight in {demand.get('weight_unit')}",
+                     "road samples (every road metre counts) unless a demand layer is given"))
+    if "hydrants" in run or any("hydrant" in str(k) for k in (extra or {})):
+        rows.append(("hydrant protection radius", f"{GB50974.protection_radius_m:g} m", GB50974.clause))
+        rows.append(("hydrant spacing", f"{GB50974.max_spacing_m:g} m", GB50974.clause))
+    for key, value in (extra or {}).items():
+        rows.append((str(key), html.escape(str(value)), "scenario file"))
+    return rows
+
+
+def _solver_line(placement: Mapping | None) -> str:
+    if not placement:
+        return "<p class='solver'>No placement model was run: this report assesses the stations as given.</p>"
+    gap = placement.get("gap")
+    gap_text = "n/a" if gap is None else f"{gap:.2%}"
+    parts = [
+        f"model <b>{html.escape(str(placement.get('model', '?')))}</b>",
+        f"status <b>{html.escape(str(placement.get('status', '?')))}</b>",
+        f"gap {gap_text}",
+        f"objective {_num(placement.get('objective'))}",
+        f"bound {_num(placement.get('bound'))}",
+        html.escape(str(placement.get("solver", ""))),
+        f"{placement.get('solve_s', 0):.1f} s",
+    ]
+    chosen = placement.get("chosen_ids") or []
+    line = " · ".join(parts)
+    if chosen:
+        line += f"<br>new sites: {html.escape(', '.join(map(str, chosen)))}"
+    message = placement.get("message")
+    if message:
+        line += f"<br><i>{html.escape(str(message))}</i>"
+    cls = "solver ok" if placement.get("status") == "optimal" else "solver warn"
+    return f"<p class='{cls}'>Solver: {line}</p>"
+
+
+def _num(value) -> str:
+    return "–" if value is None else f"{value:.6g}"
+
+
+_CSS = """
+body {font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em;}
+table {border-collapse: collapse; margin: 0.5em 0 1.5em;}
+th, td {border: 1px solid #ccc; padding: 3px 8px; text-align: right;}
+th:first-child, td:first-child, td.l {text-align: left;}
+th {background: #f2f2f2;}
+.over {color: #b2182b; font-weight: bold;}
+.solver {padding: 6px 10px; border-left: 4px solid #999; background: #f7f7f7;}
+.solver.ok {border-color: #1a9850;} .solver.warn {border-color: #d73027;}
+img {max-width: 100%;}
+.small {color: #666; font-size: 12px;}
+"""
+
+
+def report_html(
+    runs: Mapping[str, Mapping],
+    *,
+    placement: Mapping | None = None,
+    parameters: Mapping | None = None,
+    title: str = "Fire-station coverage report",
+) -> str:
+    """The report page for one or more runs (before/after, or scenarios side by side).
+
+    Parameters
+    ----------
+    runs : mapping of str to dict
+        Column label to a run summary (:meth:`Assessment.summary`), in column order.
+    placement : dict, optional
+        Solver block (status, gap, objective, bound, solver, solve_s, message).
+    parameters : mapping, optional
+        Extra parameters to list (source: the scenario file).
+    title : str
+
+    Returns
+    -------
+    str
+        A standalone HTML page (images embedded).
+    """
+    if not runs:
+        raise InputError("no run to report", fix="give at least one summary")
+    labels = list(runs)
+    head = "".join(f"<th>{html.escape(lab)}</th>" for lab in labels)
+    metric_rows = "".join(
+        f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{_fmt(runs[lab].get(key), kind)}</td>" for lab in labels)
+        + "</tr>"
+        for key, name, kind in _METRICS
+    )
+    st_head = "<th>station</th><th>type</th><th>cap km²</th>" + "".join(
+        f"<th>{html.escape(lab)}: status</th><th>{html.escape(lab)}: district km²</th>"
+        f"<th>{html.escape(lab)}: protection radius m</th>" for lab in labels
+    )
+    st_rows = []
+    for row in station_rows(runs):
+        cells = [f"<td class='l'>{html.escape(str(row['id']))} {html.escape(str(row['name']))}</td>",
+                 f"<td class='l'>{html.escape(str(row['type']))}</td>", f"<td>{_fmt(row['area_cap_km2'], 'km2')}</td>"]
+        for lab in labels:
+            s = row["runs"].get(lab)
+            if s is None:
+                cells += ["<td class='l'>absent</td>", "<td>–</td>", "<td>–</td>"]
+                continue
+            over = " class='over'" if s.get("over_cap") else ""
+            cells += [f"<td class='l'>{html.escape(str(s.get('status', '')))}</td>",
+                      f"<td{over}>{_fmt(s.get('district_km2'), 'km2')}</td>",
+                      f"<td>{_fmt(s.get('protection_radius_m'), 'm')}</td>"]
+        st_rows.append("<tr>" + "".join(cells) + "</tr>")
+    params = "".join(
+        f"<tr><td>{html.escape(k)}</td><td class='l'>{v}</td><td class='l'>{html.escape(src)}</td></tr>"
+        for k, v, src in parameter_rows(runs, parameters)
+    )
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p class="small">station-coverage {__version__}, {stamp}</p>
+{_solver_line(placement)}
+<h2>Coverage</h2>
+<table><tr><th>metric</th>{head}</tr>{metric_rows}</table>
+<h2>Response-time distribution</h2>
+<img alt="response-time CDF" src="data:image/png;base64,{_png(cdf_figure(runs))}">
+<h2>Station districts against their area caps</h2>
+<img alt="district areas" src="data:image/png;base64,{_png(district_figure(runs))}">
+<table><tr>{st_head}</tr>{''.join(st_rows)}</table>
+<h2>Parameters</h2>
+<table><tr><th>parameter</th><th>value</th><th>source</th></tr>{params}</table>
+</body></html>
+"""
+
+
+def write_report(
+    summary: Mapping, path: str | Path, *, title: str = "Fire-station coverage report"
+) -> Path:
+    """Write ``report.html`` for a ``summary.json`` dict (one run or before/after)."""
+    runs, placement = split_summary(summary)
+    return atomic_write(path, report_html(runs, placement=placement, parameters=summary.get("parameters"),
+                                          title=title))
+
