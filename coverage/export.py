@@ -19,7 +19,16 @@ import shapely
 
 from coverage.errors import InputError
 
-__all__ = ["atomic_write", "write_json", "write_geojson", "to_rfc7946", "check_outputs"]
+__all__ = [
+    "atomic_write",
+    "check_outputs",
+    "run_summary",
+    "to_rfc7946",
+    "write_assessment",
+    "write_geojson",
+    "write_json",
+    "write_placement",
+]
 
 
 def check_outputs(out_dir: str | Path, inputs: Iterable[str | Path | None]) -> Path:
@@ -123,37 +132,139 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:
     return atomic_write(path, text)
 
 
-def write_assessment(assessment, out_dir: str | Path) -> dict[str, Path]:
+def run_summary(assessment) -> dict:
+    """:meth:`Assessment.summary` plus the travel model the network was built with."""
+    summary = assessment.summary()
+    model = getattr(assessment.network, "travel_model", None)
+    if model is not None and hasattr(model, "as_dict"):
+        summary["travel_model"] = model.as_dict()
+    return summary
+
+
+def _write_tables(summaries: dict, stations, out: Path) -> dict[str, Path]:
+    from coverage.gis_export import metrics_table, write_csv
+
+    paths = {"metrics_csv": write_csv(metrics_table(summaries), out / "metrics.csv")}
+    paths["stations_csv"] = write_csv(stations, out / "stations.csv")
+    cdf = {
+        f"{label}_{col}": values
+        for label, summary in summaries.items()
+        for col, values in summary.get("cdf", {}).items()
+    }
+    if cdf:
+        import pandas as pd
+
+        frame = pd.DataFrame({k: pd.Series(v) for k, v in cdf.items()})
+        paths["cdf_csv"] = write_csv(frame, out / "cdf.csv")
+    return paths
+
+
+def write_assessment(
+    assessment,
+    out_dir: str | Path,
+    *,
+    hydrants=None,
+    tiles: str | None = "osm",
+    gpkg_crs: object = "EPSG:4326",
+    gcj02: bool = False,
+) -> dict[str, Path]:
     """Write an :class:`~coverage.assess.Assessment` to ``out_dir``.
 
-    Files: ``summary.json``, ``demand.geojson``, ``districts.geojson``,
-    ``service_areas.geojson``, ``stations.geojson`` and ``map.html``.
+    Files: ``summary.json``; one RFC 7946 GeoJSON per layer (``stations``,
+    ``districts``, ``service_areas``, ``response_rings``, ``roads``, ``demand``,
+    ``uncovered``, ``boundary``, plus hydrant layers when given, see
+    :mod:`coverage.gis_export`); ``layers.gpkg`` with all of them;
+    ``metrics.csv``, ``stations.csv``, ``cdf.csv``; ``map.html`` and
+    ``report.html``; and GCJ-02 copies under ``gcj02/`` when asked.
+
+    Parameters
+    ----------
+    assessment : Assessment
+    out_dir : str or Path
+    hydrants : optional
+        Hydrant results to add as layers (see :func:`coverage.gis_export.hydrant_layers`).
+    tiles : {"osm", "amap", "none"}
+        Basemap of ``map.html``.
+    gpkg_crs : CRS-like
+        CRS of ``layers.gpkg`` (EPSG:4326 default; EPSG:4490 CGCS2000; EPSG:4545 ...).
+    gcj02 : bool
+        Also write GCJ-02 copies of the GeoJSON layers.
 
     Returns
     -------
     dict
         File role to path.
     """
-    from coverage.maps import assessment_map
+    from coverage.gis_export import assessment_layers, hydrant_layers, write_layers
+    from coverage.maps import coverage_map, save_map
+    from coverage.report import write_report
 
     out = Path(out_dir)
-    demand_cols = [
-        "weight", "highway", "name", "first_due_s", "first_due_station",
-        "second_due_s", "second_due_station", "response_s", "covered",
-        "id", "floor_area_m2", "levels", "highrise",
-    ]
-    demand = assessment.demand[[c for c in demand_cols if c in assessment.demand] + ["geometry"]]
-    station_cols = [
-        "id", "name", "type", "status", "district_km2", "area_cap_km2", "over_cap",
-        "protection_radius_m", "farthest_travel_s", "max_first_due_s", "snap_m",
-    ]
-    stations = assessment.stations[[c for c in station_cols if c in assessment.stations] + ["geometry"]]
-    paths = {
-        "summary": write_json(assessment.summary(), out / "summary.json"),
-        "demand": write_geojson(demand, out / "demand.geojson"),
-        "districts": write_geojson(assessment.districts, out / "districts.geojson"),
-        "service_areas": write_geojson(assessment.service_areas, out / "service_areas.geojson"),
-        "stations": write_geojson(stations, out / "stations.geojson"),
-    }
-    paths["map"] = atomic_write(out / "map.html", assessment_map(assessment).get_root().render())
+    layers = assessment_layers(assessment)
+    if hydrants is not None:
+        layers.update(hydrant_layers(hydrants))
+    summary = run_summary(assessment)
+    paths = {"summary": write_json(summary, out / "summary.json")}
+    paths.update(write_layers(layers, out, gpkg_crs=gpkg_crs, gcj02=gcj02))
+    paths.update(_write_tables({"run": summary}, layers["stations"], out))
+    paths["map"] = save_map(coverage_map(assessment, hydrants=hydrants, tiles=tiles), out / "map.html")
+    paths["report"] = write_report(summary, out / "report.html")
+    return paths
+
+
+def write_placement(
+    before,
+    after,
+    out_dir: str | Path,
+    *,
+    placement=None,
+    parameters: dict | None = None,
+    hydrants=None,
+    tiles: str | None = "osm",
+    gpkg_crs: object = "EPSG:4326",
+    gcj02: bool = False,
+) -> dict[str, Path]:
+    """Write a placement run: before/after summary, the after layers, both maps, the report.
+
+    Parameters
+    ----------
+    before, after : Assessment
+        The stations before and after the placement (after = existing + chosen
+        sites, minus any closed).
+    out_dir : str or Path
+    placement : PlacementResult or dict, optional
+        The solver outcome, written as the ``placement`` block of ``summary.json``.
+    parameters : dict, optional
+        Run parameters (model, p, solver, ...) listed in the report.
+    hydrants, tiles, gpkg_crs, gcj02
+        As for :func:`write_assessment`.
+
+    Returns
+    -------
+    dict
+        File role to path: ``summary``, the after layers (GeoJSON and
+        ``layers.gpkg``), ``metrics_csv`` (before and after columns),
+        ``stations_csv``, ``cdf_csv``, ``map`` (after, with proposed and closed
+        stations), ``before_after_map`` and ``report``.
+    """
+    from coverage.gis_export import assessment_layers, hydrant_layers, station_changes, write_layers
+    from coverage.maps import before_after_map, coverage_map, save_map
+    from coverage.report import placement_summary, write_report
+
+    out = Path(out_dir)
+    summary = placement_summary(run_summary(before), run_summary(after), placement, parameters=parameters)
+    layers = assessment_layers(after)
+    layers["stations"] = station_changes(assessment_layers(before, roads=False)["stations"], layers["stations"])
+    if hydrants is not None:
+        layers.update(hydrant_layers(hydrants))
+    paths = {"summary": write_json(summary, out / "summary.json")}
+    paths.update(write_layers(layers, out, gpkg_crs=gpkg_crs, gcj02=gcj02))
+    paths.update(_write_tables({"before": summary["before"], "after": summary["after"]}, layers["stations"], out))
+    paths["map"] = save_map(
+        coverage_map(after, hydrants=hydrants, layers={"stations": layers["stations"]}, tiles=tiles),
+        out / "map.html",
+    )
+    paths["before_after_map"] = save_map(before_after_map(before, after, hydrants=hydrants, tiles=tiles),
+                                         out / "before_after.html")
+    paths["report"] = write_report(summary, out / "report.html")
     return paths

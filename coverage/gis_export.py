@@ -72,6 +72,7 @@ __all__ = [
     "hydrant_layers",
     "metrics_table",
     "service_breaks_min",
+    "station_changes",
     "station_table",
     "write_csv",
     "write_gcj02_copies",
@@ -260,6 +261,36 @@ def assessment_layers(
     if roads:
         layers["roads"] = first_due_roads(assessment, breaks)
     return {k: v.to_crs(4326).reset_index(drop=True) for k, v in layers.items()}
+
+
+def station_changes(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The ``stations`` layer of a placement run: what is new, kept and closed.
+
+    Parameters
+    ----------
+    before, after : GeoDataFrame
+        ``stations`` layers before and after (with ``id``).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``after``'s rows, with ``status = "proposed"`` for ids not in ``before``,
+        plus ``before``'s rows missing from ``after`` with ``status = "closed"``
+        and their district figures blanked; in ``after``'s CRS.
+    """
+    after = after.copy()
+    old = set(before["id"].astype(str))
+    status = after["status"].fillna("existing").astype(str).to_numpy() if "status" in after else "existing"
+    after["status"] = np.where(~after["id"].astype(str).isin(old), "proposed", status)
+    gone = before[~before["id"].astype(str).isin(set(after["id"].astype(str)))].copy()
+    gone["status"] = "closed"
+    for col in ("district_km2", "protection_radius_m", "max_first_due_s"):
+        if col in gone:
+            gone[col] = np.nan
+    frames = [after] + ([gone.to_crs(after.crs)] if len(gone) else [])
+    return gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), geometry=after.geometry.name, crs=after.crs
+    )
 
 
 def _get(obj, names: Sequence[str]):

@@ -30,7 +30,6 @@ import folium
 import folium.plugins
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from branca.element import MacroElement
 from folium.template import Template
@@ -40,7 +39,13 @@ from matplotlib.colors import to_hex
 from coverage.coordsys import from_wgs84
 from coverage.errors import InputError
 from coverage.export import atomic_write
-from coverage.gis_export import assessment_layers, band_labels, hydrant_layers, service_breaks_min
+from coverage.gis_export import (
+    assessment_layers,
+    band_labels,
+    hydrant_layers,
+    service_breaks_min,
+    station_changes,
+)
 from coverage.presets import GB50974, STATION_TYPES
 
 __all__ = [
@@ -541,23 +546,6 @@ def assessment_map(assessment, *, tiles: str | None = "osm") -> folium.Map:
     return coverage_map(assessment, tiles=tiles)
 
 
-def _with_statuses(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """After-run stations marked ``proposed`` when new, plus ``closed`` rows for removed ones."""
-    after = after.copy()
-    old = set(before["id"].astype(str))
-    status = _status_of(after)
-    after["status"] = np.where(~after["id"].astype(str).isin(old), "proposed", status)
-    gone = before[~before["id"].astype(str).isin(set(after["id"].astype(str)))].copy()
-    gone["status"] = "closed"
-    for col in ("district_km2", "protection_radius_m", "max_first_due_s"):
-        if col in gone:
-            gone[col] = np.nan
-    frames = [after] + ([gone.to_crs(after.crs)] if len(gone) else [])
-    return gpd.GeoDataFrame(
-        pd.concat(frames, ignore_index=True), geometry=after.geometry.name, crs=after.crs
-    )
-
-
 def before_after_map(
     before,
     after,
@@ -597,7 +585,7 @@ def before_after_map(
         found = _layers(assessment, hydrants, None)
         if assessment is after:
             before_st = assessment_layers(before, roads=False)["stations"]
-            found["stations"] = _with_statuses(before_st, found["stations"])
+            found["stations"] = station_changes(before_st, found["stations"])
         breaks = service_breaks_min(assessment)
         _add_layers(m, found, breaks_min=breaks, coord_system=coord_system,
                     hydrant_radius_m=GB50974.protection_radius_m)
