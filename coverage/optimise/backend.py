@@ -80,6 +80,7 @@ class Outcome:
     message: str
     wall_s: float
     solver_s: float | None = None
+    reason: str = ""
 
 
 def relative_gap(objective: float, bound: float) -> float:
@@ -132,9 +133,14 @@ def _finish(lp: pulp.LpProblem, said_optimal: bool, has_solution: bool, bound: f
     if said_optimal and gap == 0.0:
         return Outcome("optimal", True, obj, bound, 0.0, "proven optimal", wall, solver_s)
     why = "stopped at the gap limit" if said_optimal else f"stopped: {stop_reason}"
+    return Outcome("feasible", True, obj, bound, gap, incumbent_message(why, gap), wall,
+                   solver_s, reason=why)
+
+
+def incumbent_message(why: str, gap: float | None) -> str:
+    """Message for a solution that is not proven optimal."""
     gap_txt = "unknown gap (no bound reported)" if gap is None else f"relative gap {gap:.4%}"
-    return Outcome("feasible", True, obj, bound, gap,
-                   f"{why}; incumbent not proven optimal, {gap_txt}", wall, solver_s)
+    return f"{why}; incumbent not proven optimal, {gap_txt}"
 
 
 def _solve_highs(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None) -> Outcome:
