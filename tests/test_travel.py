@@ -98,6 +98,8 @@ def test_presets_are_frozen_and_overridable():
         CHINA_URBAN.congestion_factor = 2.0  # type: ignore[misc]
     slower = dataclasses.replace(CHINA_URBAN, congestion_factor=1.3)
     assert slower.congestion_factor == 1.3 and CHINA_URBAN.congestion_factor == 1.0
+    assert {CHINA_URBAN: "preset"}[dataclasses.replace(CHINA_URBAN)] == "preset"  # hashable
+    assert slower != CHINA_URBAN
     assert CHINA_URBAN.apparatus_height_m == 3.2
 
 

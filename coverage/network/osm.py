@@ -60,13 +60,15 @@ WAY_TAGS: tuple[str, ...] = (
 
 @contextmanager
 def osm_tag_settings() -> Iterator[None]:
-    """Extend ``osmnx.settings.useful_tags_way`` with :data:`WAY_TAGS`, then restore it."""
-    saved = ox.settings.useful_tags_way
-    ox.settings.useful_tags_way = list(dict.fromkeys([*saved, *WAY_TAGS]))
+    """Extend ``osmnx.settings.useful_tags_way`` with :data:`WAY_TAGS` (and the node
+    tags with ``highway``, for traffic signals), then restore both."""
+    saved_way, saved_node = ox.settings.useful_tags_way, ox.settings.useful_tags_node
+    ox.settings.useful_tags_way = list(dict.fromkeys([*saved_way, *WAY_TAGS]))
+    ox.settings.useful_tags_node = list(dict.fromkeys([*saved_node, "highway"]))
     try:
         yield
     finally:
-        ox.settings.useful_tags_way = saved
+        ox.settings.useful_tags_way, ox.settings.useful_tags_node = saved_way, saved_node
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,9 @@ def _extract(
         if ways:
             # A Python set beats osmium's IdFilter here: its dense id bitmap is slow
             # to build for the sparse 10-digit ids of a district extract.
-            for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
+            nodes = osmium.FileProcessor(str(src), osmium.osm.NODE)
+            for node in tqdm(nodes, desc="Copying OSM nodes", unit=" nodes",
+                             disable=not progress, leave=False):
                 if node.id in node_ids:
                     writer.add_node(node)
         for way in ways:

@@ -127,6 +127,11 @@ class TravelModel:
             if failed:
                 raise InputError(problem, source=f"TravelModel {self.name!r}", fix=fix)
 
+    def __hash__(self) -> int:
+        # The generated hash would fail on the speed table (a mapping).
+        return hash(tuple(sorted(self.speeds_kph.items()))) ^ hash(
+            tuple(v for k, v in self.as_dict().items() if k != "speeds_kph"))
+
     def as_dict(self) -> dict[str, Any]:
         """Plain-JSON form (for reports and cache keys)."""
         return {
