@@ -336,7 +336,7 @@ def download_graph(polygon: Any, way_filter: WayFilter, *, source: str) -> nx.Mu
                 polygon, network_type="drive", custom_filter=way_filter.overpass(),
                 simplify=False, retain_all=True, truncate_by_edge=True,
             )
-        except (OSError, ValueError, ox._errors.InsufficientResponseError) as exc:
+        except (OSError, ValueError) as exc:  # osmnx response errors are ValueErrors
             raise InputError(
                 f"downloading roads from OpenStreetMap failed ({exc}).", source=source,
                 fix="check the internet connection and the query area, or pass a local "
