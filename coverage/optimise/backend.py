@@ -16,6 +16,7 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import cache
 
 import pulp
 
@@ -93,7 +94,12 @@ def relative_gap(objective: float, bound: float) -> float:
 
 def solver_label(options: SolveOptions) -> str:
     """Human-readable solver name with version."""
-    if options.solver == "highs":
+    return _label(options.solver)
+
+
+@cache
+def _label(solver: str) -> str:
+    if solver == "highs":
         import highspy
 
         return f"HiGHS {highspy.Highs().version()} via PuLP {pulp.__version__}"

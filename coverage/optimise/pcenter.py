@@ -19,6 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 import pulp
+from tqdm.auto import tqdm
 
 from coverage.optimise.assign import add_assignment
 from coverage.optimise.backend import SolveOptions
@@ -167,10 +168,14 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
 
         return run_rounds(problem, build, options, clock, check, cuts, max_cut_rounds), rows
 
+    # disable=None: a bar on a terminal, silent in logs and tests.
+    bar = tqdm(desc="p-center bisection", unit="probe", disable=None, leave=False)
     while True:
         if best is not None and lo >= hi:
             break
         mid = hi if best is None else (lo + hi) // 2
+        bar.set_postfix(lo=f"{values[lo]:.4g}", hi=f"{values[hi]:.4g}", refresh=False)
+        bar.update()
         state, rows = probe(float(values[mid]))
         last = state
         out = state.outcome
@@ -191,6 +196,7 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
         stop_reason = (out.message if not state.violations else
                        "district rules still broken after the cut-round limit")
         break
+    bar.close()
     details = {**details, "probes": probes, "cuts": len(cuts)}
     if best is None:
         return finish(problem, model="pcenter", method=label, options=options, clock=clock,
