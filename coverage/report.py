@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,9 +28,11 @@ from coverage.presets import GB50974, STANDARDS, STATION_TYPES
 
 __all__ = [
     "cdf_figure",
+    "comparison_runs",
     "district_figure",
     "parameter_rows",
     "placement_summary",
+    "read_summary",
     "report_html",
     "split_summary",
     "station_rows",
@@ -62,24 +65,80 @@ def placement_summary(before, after, placement=None, *, parameters: Mapping | No
     return out
 
 
+_SOLVER_KEYS = ("model", "status", "message", "solver", "method", "objective", "bound", "gap",
+                "solve_s", "build_s", "chosen_ids")
+_SHARED_KEYS = ("standard", "standard_clause", "turnout_s", "travel_threshold_s", "response_threshold_s",
+                "judged_percentile", "travel_model")
+
+
 def split_summary(summary: Mapping) -> tuple[dict[str, dict], dict | None]:
     """Runs to report and the solver block of a ``summary.json`` dict.
+
+    A placement summary has ``before`` and ``after`` blocks and its solver
+    figures either in a ``placement`` block or at the top level (the ``site``
+    command's layout); run-wide keys such as ``standard`` given at the top
+    level are copied into blocks that lack them.
 
     Returns
     -------
     runs : dict of str to dict
         ``{"before": ..., "after": ...}`` for a placement summary, else ``{"run": summary}``.
     placement : dict or None
-        The ``placement`` block, when there is one.
+        The solver block, when there is one.
     """
     if "before" in summary and "after" in summary:
-        return {"before": dict(summary["before"]), "after": dict(summary["after"])}, summary.get("placement")
+        runs = {"before": dict(summary["before"]), "after": dict(summary["after"])}
+        for run in runs.values():
+            for key in _SHARED_KEYS:
+                if key in summary and key not in run:
+                    run[key] = summary[key]
+            std = STANDARDS.get(str(run.get("standard", "")))
+            if std is not None:
+                run.setdefault("standard_clause", std.clause)
+                run.setdefault("turnout_s", std.turnout_s)
+                run.setdefault("travel_threshold_s", std.travel_threshold_s)
+                run.setdefault("response_threshold_s", std.response_threshold_s)
+                run.setdefault("judged_percentile", std.percentile)
+        placement = summary.get("placement")
+        if placement is None and "status" in summary:
+            placement = {k: summary[k] for k in _SOLVER_KEYS if k in summary}
+            if "new_sites" in summary and "chosen_ids" not in placement:
+                placement["chosen_ids"] = [s.get("id") for s in summary["new_sites"]]
+        return runs, placement
     if "coverage_share" in summary:
         return {"run": dict(summary)}, summary.get("placement")
     raise InputError(
         "this summary has neither metrics nor before/after blocks",
         source="summary.json", fix="point at the summary.json of an assess, site or plan run",
     )
+
+
+def comparison_runs(summaries: Mapping[str, Mapping]) -> dict[str, dict]:
+    """One column per scenario: its ``after`` block for placement runs, else the run itself."""
+    runs = {}
+    for label, summary in summaries.items():
+        split, _ = split_summary(summary)
+        runs[label] = split.get("after", split.get("run"))
+    return runs
+
+
+def read_summary(folder: str | Path) -> dict:
+    """The ``summary.json`` of an output folder (or the file itself).
+
+    Raises
+    ------
+    InputError
+        If the file is missing or not valid JSON.
+    """
+    path = Path(folder)
+    path = path / "summary.json" if path.is_dir() else path
+    if not path.is_file():
+        raise InputError("no summary.json here", source=path,
+                         fix="give the output folder of an assess, site or plan run")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid JSON ({exc})", source=path, fix="re-run the command that wrote it") from None
 
 
 def _png(fig: Figure) -> str:

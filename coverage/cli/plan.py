@@ -1,0 +1,351 @@
+"""``station-coverage plan``: everything for one district from a TOML scenario file.
+
+A scenario names the data (OSM extract or place, boundary, stations,
+candidates), the travel model, the response standard and, optionally, a
+placement model. ``plan`` assesses today's stations (``<out>/assess/``), then,
+when the scenario has a ``[site]`` table, sites new stations and writes the
+before/after run (``<out>/site/``). ``data/geo/yuzhong.toml`` is a worked example.
+
+Relative paths in ``[data]`` are relative to ``data.base``, itself relative to
+the scenario file (default: the scenario file's folder); ``out`` is relative
+to the same base.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from coverage.assess import assess
+from coverage.cli.common import (
+    COORD_SYSTEMS,
+    SPEED_PRESETS,
+    Steps,
+    network_from_args,
+    stations_from_args,
+    study_area_wgs84,
+)
+from coverage.errors import InputError
+from coverage.export import check_outputs, write_assessment, write_json, write_placement
+from coverage.layers import read_points
+from coverage.presets import STANDARDS, STATION_TYPES
+
+__all__ = ["SCHEMA", "Scenario", "load_scenario", "run_plan"]
+
+#: Scenario keys per table: (type, default, meaning). ``None`` default = optional.
+SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
+    "": {
+        "name": (str, None, "scenario name (default: the file name)"),
+        "out": (str, None, "output folder, relative to data.base"),
+    },
+    "data": {
+        "base": (str, ".", "folder the other paths are relative to, relative to this file"),
+        "osm": (str, None, "local OSM extract (.osm / .osm.pbf)"),
+        "place": (str, None, "place name to download from OpenStreetMap instead (online)"),
+        "boundary": (str, None, "district polygon file"),
+        "boundary_coord_system": (str, "wgs84", "coordinate system of the boundary file"),
+        "stations": (str, None, "station layer, or 'osm'"),
+        "coord_system": (str, "wgs84", "coordinate system of point layers (gcj02 for Amap data)"),
+        "candidates": (str, None, "candidate sites for new stations (default: arterial road nodes)"),
+    },
+    "network": {
+        "speeds": (str, "china_urban", "speed preset: china_urban or nfpa_iso"),
+        "buffer_m": ((int, float), 1500.0, "study area = district + this buffer, m"),
+        "congestion": ((int, float), None, "travel-time multiplier >= 1"),
+        "apparatus_height_m": ((int, float), None, "drop roads with a lower maxheight, m"),
+        "signal_delay_s": ((int, float), None, "extra seconds per traffic signal"),
+        "crs": (str, None, "metric CRS, e.g. EPSG:4545"),
+        "cache_dir": (str, None, "graph cache folder"),
+    },
+    "assess": {
+        "standard": (str, "gb51080", "response standard: gb51080 or nfpa1710"),
+        "step_m": ((int, float), 50.0, "road demand sample spacing, m"),
+        "breaks_min": (list, [2, 3, 4, 5], "service-area breaks, minutes"),
+    },
+    "site": {
+        "model": (str, "pcenter", "lscp, mclp, pcenter, pmedian or backup"),
+        "p": (int, None, "number of new sites (all models but lscp)"),
+        "new_type": (str, "small", "station type of new sites"),
+        "solver": (str, "highs", "highs or cbc"),
+        "time_limit_s": ((int, float), None, "solver wall-clock limit, s"),
+        "mip_gap": ((int, float), 0.0, "relative gap at which the solver may stop"),
+        "small_station_rules": (bool, True, "enforce the 2 km² and adjacency rules for small stations"),
+    },
+    "output": {
+        "tiles": (str, "osm", "map basemap: osm, amap or none"),
+        "gpkg_crs": (str, "EPSG:4326", "CRS of layers.gpkg, e.g. EPSG:4490 or EPSG:4545"),
+        "gcj02": (bool, False, "also write GCJ-02 GeoJSON copies"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed scenario file: every table with defaults filled in and paths resolved.
+
+    Attributes
+    ----------
+    name : str
+    path : Path
+        The TOML file.
+    base : Path
+        Folder relative paths were resolved against.
+    out : Path or None
+        Output folder from the file.
+    data, network, assess, output : dict
+    site : dict or None
+        None when the file has no ``[site]`` table.
+    """
+
+    name: str
+    path: Path
+    base: Path
+    out: Path | None
+    data: dict
+    network: dict
+    assess: dict
+    site: dict | None
+    output: dict
+
+    def parameters(self) -> dict:
+        """Flat ``table.key = value`` listing for reports."""
+        out = {}
+        for table in ("network", "assess", "site", "output"):
+            for key, value in (getattr(self, table) or {}).items():
+                if value is not None:
+                    out[f"{table}.{key}"] = value
+        return out
+
+
+def _table(raw: dict, table: str, source: Path) -> dict:
+    schema = SCHEMA[table]
+    unknown = sorted(set(raw) - set(schema))
+    if unknown:
+        raise InputError(
+            f"unknown key {unknown[0]!r} in [{table or 'top level'}]", source=source,
+            fix=f"use one of {sorted(schema)}",
+        )
+    out = {}
+    for key, (kind, default, _) in schema.items():
+        value = raw.get(key, default)
+        if value is not None and key in raw:
+            if not isinstance(value, kind) or (kind in (int, (int, float)) and isinstance(value, bool)):
+                raise InputError(
+                    f"[{table or 'top level'}] {key} = {value!r} has the wrong type", source=source,
+                    fix=f"give a {getattr(kind, '__name__', 'number')}: {schema[key][2]}",
+                )
+        out[key] = list(value) if isinstance(value, list) else value
+    return out
+
+
+def _choice(value: str, allowed, key: str, source: Path) -> None:
+    if value not in allowed:
+        raise InputError(f"{key} = {value!r} is not one of {sorted(allowed)}", source=source,
+                         fix=f"set {key} to one of {sorted(allowed)}")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises
+    ------
+    InputError
+        Missing file, invalid TOML, unknown tables or keys, wrong types,
+        unknown choices, missing data files, or no road source.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("scenario file not found", source=path, fix="check the path")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML ({exc})", source=path, fix="check the syntax") from None
+    tables = {k: v for k, v in raw.items() if isinstance(v, dict)}
+    unknown = sorted(set(tables) - set(SCHEMA))
+    if unknown:
+        raise InputError(f"unknown table [{unknown[0]}]", source=path,
+                         fix=f"use tables {sorted(t for t in SCHEMA if t)}")
+    top = _table({k: v for k, v in raw.items() if not isinstance(v, dict)}, "", path)
+    data = _table(tables.get("data", {}), "data", path)
+    base = (path.parent / data["base"]).resolve()
+    for key in ("osm", "boundary", "candidates"):
+        if data[key] is not None:
+            data[key] = _existing(base / data[key], key, path)
+    if data["stations"] is not None and data["stations"].lower() != "osm":
+        data["stations"] = _existing(base / data["stations"], "stations", path)
+    if (data["osm"] is None) == (data["place"] is None):
+        raise InputError("give exactly one of data.osm and data.place", source=path,
+                         fix="set osm = 'path/to/extract.osm' (offline) or place = 'District, City'")
+    if data["stations"] is None:
+        raise InputError("data.stations is missing", source=path, fix="name the station layer, or 'osm'")
+    for key in ("coord_system", "boundary_coord_system"):
+        _choice(data[key], COORD_SYSTEMS, f"data.{key}", path)
+    network = _table(tables.get("network", {}), "network", path)
+    _choice(network["speeds"], SPEED_PRESETS, "network.speeds", path)
+    if network["cache_dir"] is not None:
+        network["cache_dir"] = base / network["cache_dir"]
+    assess_t = _table(tables.get("assess", {}), "assess", path)
+    _choice(assess_t["standard"], STANDARDS, "assess.standard", path)
+    site = _table(tables["site"], "site", path) if "site" in tables else None
+    if site is not None:
+        from coverage.optimise import MODELS
+
+        _choice(site["model"], MODELS, "site.model", path)
+        _choice(site["new_type"], STATION_TYPES, "site.new_type", path)
+    output = _table(tables.get("output", {}), "output", path)
+    return Scenario(
+        name=top["name"] or path.stem, path=path, base=base,
+        out=None if top["out"] is None else base / top["out"],
+        data=data, network=network, assess=assess_t, site=site, output=output,
+    )
+
+
+def _existing(path: Path, key: str, source: Path) -> Path:
+    if not path.exists():
+        raise InputError(f"data.{key} file {path} not found", source=source,
+                         fix="fix the path (relative to data.base)")
+    return path
+
+
+def _namespace(s: Scenario, *, no_cache: bool) -> argparse.Namespace:
+    """The scenario as the arguments the assess command's loaders take."""
+    return argparse.Namespace(
+        osm=s.data["osm"], place=s.data["place"], boundary=s.data["boundary"],
+        boundary_coord_system=s.data["boundary_coord_system"], buffer_m=float(s.network["buffer_m"]),
+        speeds=s.network["speeds"], congestion=s.network["congestion"],
+        apparatus_height_m=s.network["apparatus_height_m"], signal_delay_s=s.network["signal_delay_s"],
+        crs=s.network["crs"], cache_dir=s.network["cache_dir"], no_cache=no_cache,
+        stations=s.data["stations"], coord_system=s.data["coord_system"],
+    )
+
+
+def _site_step():
+    """The siting library call, when that part of the package is installed."""
+    try:
+        from coverage.optimise import SolveOptions
+        from coverage.siting import site_stations
+    except ImportError:
+        return None
+    return site_stations, SolveOptions
+
+
+def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: bool = False) -> dict[str, Any]:
+    """Run every step of a scenario and write its outputs.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`load_scenario`.
+    out : str or Path, optional
+        Output folder; default the scenario's ``out``.
+    no_cache : bool
+        Parse the OSM extract again instead of using the graph cache.
+
+    Returns
+    -------
+    dict
+        ``steps`` (names run), ``skipped`` (step to reason), ``paths``
+        (``assess`` and ``site`` output maps), ``plan`` (path of ``plan.json``).
+    """
+    target = out if out is not None else scenario.out
+    if target is None:
+        raise InputError("no output folder", source=scenario.path, fix="set out = '...' or pass --out DIR")
+    inputs = [scenario.path] + [scenario.data[k] for k in ("osm", "boundary", "candidates")]
+    if isinstance(scenario.data["stations"], Path):
+        inputs.append(scenario.data["stations"])
+    root = check_outputs(target, inputs)
+    args = _namespace(scenario, no_cache=no_cache)
+    site = _site_step() if scenario.site is not None else None
+    names = ["road network", "stations", "assess", "assess outputs"]
+    if site is not None:
+        names += ["site", "site outputs"]
+    skipped = {}
+    if scenario.site is not None and site is None:
+        skipped["site"] = "coverage.siting is not available in this installation"
+    out_opts = {"tiles": scenario.output["tiles"], "gpkg_crs": scenario.output["gpkg_crs"],
+                "gcj02": scenario.output["gcj02"]}
+    paths: dict[str, dict] = {}
+    with Steps(names, desc=f"plan {scenario.name}") as bar:
+        network = network_from_args(args)
+        bar.next()
+        stations = stations_from_args(args, network)
+        bar.next()
+        before = assess(
+            network, stations, standard=scenario.assess["standard"], step_m=float(scenario.assess["step_m"]),
+            breaks_min=scenario.assess["breaks_min"], stations_source=str(scenario.data["stations"]),
+        )
+        bar.next()
+        paths["assess"] = write_assessment(before, check_outputs(root / "assess", []), **out_opts)
+        bar.next()
+        if site is not None:
+            site_stations, solve_options = site
+            cfg = scenario.site
+            candidates = None
+            if scenario.data["candidates"] is not None:
+                candidates = read_points(
+                    scenario.data["candidates"], coord_system=scenario.data["coord_system"],
+                    study_area=study_area_wgs84(network), name="candidates",
+                )
+            run = site_stations(
+                network, stations, model=cfg["model"], p=cfg["p"], candidates=candidates,
+                standard=scenario.assess["standard"], new_type=cfg["new_type"],
+                options=solve_options(solver=cfg["solver"], time_limit=cfg["time_limit_s"],
+                                      mip_gap=float(cfg["mip_gap"])),
+                small_station_rules=cfg["small_station_rules"],
+                demand=before.demand_set, index=before.index,
+            )
+            bar.next()
+            paths["site"] = write_placement(
+                run.before, run.after, check_outputs(root / "site", []), placement=run.result,
+                parameters=scenario.parameters(), **out_opts,
+            )
+            bar.next()
+    plan = {
+        "scenario": str(scenario.path),
+        "name": scenario.name,
+        "steps": [n for n in names if not n.endswith("outputs")],
+        "skipped": skipped,
+        "parameters": scenario.parameters(),
+        "outputs": {step: {k: str(v) for k, v in p.items()} for step, p in paths.items()},
+    }
+    return {"steps": plan["steps"], "skipped": skipped, "paths": paths,
+            "plan": write_json(plan, root / "plan.json")}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``plan`` subcommand."""
+    keys = "\n".join(
+        f"  [{table}] {key}: {meaning}" if table else f"  {key}: {meaning}"
+        for table, entries in SCHEMA.items() for key, (_, _, meaning) in entries.items()
+    )
+    p = sub.add_parser(
+        "plan",
+        help="run assess (and site, when the scenario asks) for one district from a TOML scenario",
+        description="Run everything for one district from a scenario file: assess today's stations, "
+        "then site new stations when the file has a [site] table. Outputs: OUT/assess/, OUT/site/ "
+        "(summary.json, GeoJSON layers, layers.gpkg, CSV tables, map.html, report.html) and "
+        "OUT/plan.json. Example: data/geo/yuzhong.toml.",
+        epilog="scenario keys:\n" + keys,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", type=Path, metavar="SCENARIO.toml", help="scenario file")
+    p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: the scenario's 'out')")
+    p.add_argument("--no-cache", action="store_true", help="always parse OSM again")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the scenario and run it."""
+    scenario = load_scenario(args.scenario)
+    result = run_plan(scenario, args.out, no_cache=args.no_cache)
+    for step, reason in result["skipped"].items():
+        print(f"skipped {step}: {reason}")
+    for step, paths in result["paths"].items():
+        folder = Path(next(iter(paths.values()))).parent
+        print(f"{step}: {folder}/ ({len(paths)} files)")
+    print(f"plan record: {result['plan']}")
+    return 0

@@ -1,0 +1,55 @@
+"""``station-coverage report``: rebuild report.html from output folders' summary.json."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from coverage.errors import InputError
+from coverage.export import atomic_write
+from coverage.gis_export import metrics_table, write_csv
+from coverage.report import comparison_runs, read_summary, report_html, write_report
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``report`` subcommand."""
+    p = sub.add_parser(
+        "report",
+        help="write report.html from the summary.json of one or more runs",
+        description="Rebuild the report of a run from its output folder: coverage before/after, "
+        "response-time CDF, district areas against their caps, the solver line and the parameters "
+        "with their clauses. With two or more folders, compares the runs side by side "
+        "(each placement run by its 'after' stations) and also writes a metrics CSV.",
+    )
+    p.add_argument("runs", nargs="+", type=Path, metavar="DIR", help="output folder(s) holding summary.json")
+    p.add_argument(
+        "--out", type=Path, metavar="FILE",
+        help="report file (default: DIR/report.html for one folder; required for several)",
+    )
+    p.add_argument("--title", default=None, help="report heading")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report."""
+    summaries = {_label(path, args.runs): read_summary(path) for path in args.runs}
+    if len(summaries) == 1:
+        folder = args.runs[0] if args.runs[0].is_dir() else args.runs[0].parent
+        out = args.out or folder / "report.html"
+        write_report(next(iter(summaries.values())), out, title=args.title or "Fire-station coverage report")
+        print(f"wrote {out}")
+        return 0
+    if args.out is None:
+        raise InputError("several runs need --out FILE for the comparison report", fix="add --out compare.html")
+    runs = comparison_runs(summaries)
+    atomic_write(args.out, report_html(runs, title=args.title or "Scenario comparison"))
+    table = write_csv(metrics_table(runs), args.out.with_suffix(".csv"))
+    print(f"wrote {args.out} and {table}")
+    return 0
+
+
+def _label(path: Path, all_paths: list[Path]) -> str:
+    """The folder name, or the whole path when two folders share a name."""
+    folder = path if path.is_dir() else path.parent
+    names = [(p if p.is_dir() else p.parent).name for p in all_paths]
+    return folder.name if names.count(folder.name) == 1 else str(folder)
