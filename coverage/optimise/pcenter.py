@@ -170,10 +170,14 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
 
     # disable=None: a bar on a terminal, silent in logs and tests.
     bar = tqdm(desc="p-center bisection", unit="probe", disable=None, leave=False)
+    below = False  # whether the next probe goes just below the incumbent's radius
     while True:
         if best is not None and lo >= hi:
             break
-        mid = hi if best is None else (lo + hi) // 2
+        # After a bisection probe finds a covering set, try the value just below its
+        # worst time: near the optimum one infeasible probe there proves optimality,
+        # where plain bisection would spend many hard probes narrowing the interval.
+        mid = hi if best is None else (hi - 1 if below else (lo + hi) // 2)
         bar.set_postfix(lo=f"{values[lo]:.4g}", hi=f"{values[hi]:.4g}", refresh=False)
         bar.update()
         state, rows = probe(float(values[mid]))
@@ -183,6 +187,7 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
             fd, _ = nearest_open(problem.cost, state.mask)
             r = float(fd[reachable].max(initial=0.0))
             probes.append((float(values[mid]), f"covered, worst {r:g} s"))
+            below = best is not None and not below
             best = (r, state, rows.report)
             hi = int(np.searchsorted(values, r))
             continue
@@ -190,7 +195,7 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
             probes.append((float(values[mid]), "infeasible"))
             if best is None:
                 break
-            lo = mid + 1
+            lo, below = mid + 1, False
             continue
         probes.append((float(values[mid]), out.status))
         stop_reason = (out.message if not state.violations else
