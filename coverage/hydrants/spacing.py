@@ -134,16 +134,19 @@ def _gaps(chain: LineString, pos: np.ndarray, ids: np.ndarray, limit: float) -> 
     if chain.is_ring and len(pos) >= 2:
         pairs.append((len(pos) - 1, 0))
     for i, j in pairs:
-        if j > i:
-            gap = pos[j] - pos[i]
-            geom = substring(chain, pos[i], pos[j])
+        wraps = j < i
+        gap = chain.length - pos[i] + pos[j] if wraps else pos[j] - pos[i]
+        if gap <= limit + _EPS_M:
+            continue
+        if wraps:
+            # Round the closing point of the ring; a part of zero length is a Point.
+            parts = [p for p in (substring(chain, pos[i], chain.length),
+                                 substring(chain, 0.0, pos[j])) if p.length > 0]
+            geom = shapely.line_merge(MultiLineString(parts)) if len(parts) > 1 else parts[0]
         else:
-            gap = chain.length - pos[i] + pos[j]
-            geom = shapely.line_merge(MultiLineString(
-                [substring(chain, pos[i], chain.length), substring(chain, 0.0, pos[j])]))
-        if gap > limit + _EPS_M:
-            out.append({"from_id": ids[i], "to_id": ids[j], "spacing_m": float(gap),
-                        "geometry": geom})
+            geom = substring(chain, pos[i], pos[j])
+        out.append({"from_id": ids[i], "to_id": ids[j], "spacing_m": float(gap),
+                    "geometry": geom})
     return out
 
 
