@@ -196,7 +196,7 @@ def write_assessment(
         File role to path.
     """
     from coverage.gis_export import assessment_layers, hydrant_layers, write_layers
-    from coverage.maps import coverage_map, save_map
+    from coverage.maps import LAYER_NAMES, coverage_map, save_map
     from coverage.report import write_report
 
     out = Path(out_dir)
@@ -207,7 +207,8 @@ def write_assessment(
     paths = {"summary": write_json(summary, out / "summary.json")}
     paths.update(write_layers(layers, out, gpkg_crs=gpkg_crs, gcj02=gcj02))
     paths.update(_write_tables({"run": summary}, layers["stations"], out))
-    paths["map"] = save_map(coverage_map(assessment, hydrants=hydrants, tiles=tiles), out / "map.html")
+    shown = {k: v for k, v in layers.items() if k in LAYER_NAMES}
+    paths["map"] = save_map(coverage_map(assessment, layers=shown, tiles=tiles), out / "map.html")
     paths["report"] = write_report(summary, out / "report.html")
     return paths
 
@@ -223,6 +224,7 @@ def write_placement(
     tiles: str | None = "osm",
     gpkg_crs: object = "EPSG:4326",
     gcj02: bool = False,
+    summary_top: dict | None = None,
 ) -> dict[str, Path]:
     """Write a placement run: before/after summary, the after layers, both maps, the report.
 
@@ -238,6 +240,9 @@ def write_placement(
         Run parameters (model, p, solver, ...) listed in the report.
     hydrants, tiles, gpkg_crs, gcj02
         As for :func:`write_assessment`.
+    summary_top : dict, optional
+        Keys placed at the top level of ``summary.json`` (the ``site`` command's
+        ``model``, ``status``, ``gap``, ``new_sites`` ...).
 
     Returns
     -------
@@ -248,11 +253,12 @@ def write_placement(
         stations), ``before_after_map`` and ``report``.
     """
     from coverage.gis_export import assessment_layers, hydrant_layers, station_changes, write_layers
-    from coverage.maps import before_after_map, coverage_map, save_map
+    from coverage.maps import LAYER_NAMES, before_after_map, coverage_map, save_map
     from coverage.report import placement_summary, write_report
 
     out = Path(out_dir)
     summary = placement_summary(run_summary(before), run_summary(after), placement, parameters=parameters)
+    summary = {**(summary_top or {}), **summary}
     layers = assessment_layers(after)
     layers["stations"] = station_changes(assessment_layers(before, roads=False)["stations"], layers["stations"])
     if hydrants is not None:
@@ -261,7 +267,7 @@ def write_placement(
     paths.update(write_layers(layers, out, gpkg_crs=gpkg_crs, gcj02=gcj02))
     paths.update(_write_tables({"before": summary["before"], "after": summary["after"]}, layers["stations"], out))
     paths["map"] = save_map(
-        coverage_map(after, hydrants=hydrants, layers={"stations": layers["stations"]}, tiles=tiles),
+        coverage_map(after, layers={k: v for k, v in layers.items() if k in LAYER_NAMES}, tiles=tiles),
         out / "map.html",
     )
     paths["before_after_map"] = save_map(before_after_map(before, after, hydrants=hydrants, tiles=tiles),

@@ -469,7 +469,8 @@ def _decorate(fmap: folium.Map, legend: str, *, collapsed: bool = False) -> None
 def _layers(assessment, hydrants, extra: Mapping[str, gpd.GeoDataFrame] | None) -> dict:
     layers: dict[str, gpd.GeoDataFrame] = {}
     if assessment is not None:
-        layers.update(assessment_layers(assessment))
+        # Layers passed in are not rebuilt (the roads layer is the costly one).
+        layers.update(assessment_layers(assessment, roads="roads" not in (extra or {})))
     if hydrants is not None:
         layers.update(hydrant_layers(hydrants))
     if extra:

@@ -168,7 +168,11 @@ def cdf_figure(runs: Mapping[str, Mapping]) -> Figure:
     ax.set_ylim(0, 100)
     ax.set_xlim(left=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    if ax.get_lines():
+        ax.legend(loc="lower right", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no response-time distribution in these summaries", ha="center",
+                transform=ax.transAxes)
     return fig
 
 

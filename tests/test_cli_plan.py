@@ -1,0 +1,132 @@
+"""The plan and report subcommands: scenario validation, an end-to-end Yuzhong plan, reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SHARED_DATA
+
+from coverage.cli import main
+from coverage.cli.plan import load_scenario
+from coverage.errors import InputError
+from coverage.layers import read_stations
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One graph cache for the module's plan runs."""
+    return tmp_path_factory.mktemp("plan-cache")
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _data_block(osm, boundary, stations) -> str:
+    return f'[data]\nosm = "{osm}"\nboundary = "{boundary}"\nstations = "{stations}"\n'
+
+
+def test_yuzhong_scenario_resolves_to_shared_data(yuzhong_osm):
+    scenario = load_scenario(REPO / "data" / "geo" / "yuzhong.toml")
+    assert scenario.base == REPO.resolve()
+    assert scenario.data["osm"].resolve() == yuzhong_osm.resolve()
+    assert scenario.data["stations"].resolve() == (SHARED_DATA / "stations/yuzhong_stations_baseline.geojson").resolve()
+    assert scenario.site["model"] == "mclp" and scenario.site["p"] == 3
+    assert scenario.out == REPO.resolve() / "out" / "yuzhong" / "plan"
+    assert scenario.parameters()["assess.standard"] == "gb51080"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[data]\nosm = "x.osm"\nstations = "osm"\n', "data.osm file"),
+        ('[data]\nplace = "Yuzhong"\nstations = "osm"\n[assess]\nstandrd = "gb51080"\n', "unknown key 'standrd'"),
+        ('[data]\nplace = "Yuzhong"\nstations = "osm"\n[assess]\nstep_m = "fifty"\n', "wrong type"),
+        ('[data]\nplace = "Yuzhong"\nstations = "osm"\n[site]\nmodel = "kmeans"\n', "site.model"),
+        ('[data]\nplace = "Yuzhong"\nstations = "osm"\n[sites]\nmodel = "mclp"\n', "unknown table"),
+        ('[data]\nstations = "osm"\n', "exactly one of data.osm and data.place"),
+        ('[data]\nplace = "Yuzhong"\n', "data.stations is missing"),
+        ('[data\nplace = "Yuzhong"\n', "not valid TOML"),
+    ],
+)
+def test_bad_scenarios_name_the_file_and_fix(tmp_path, body, message):
+    path = _write(tmp_path, body)
+    with pytest.raises(InputError, match=message) as err:
+        load_scenario(path)
+    assert str(path) in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_cli_reports_bad_scenario_without_traceback(tmp_path, capsys):
+    assert main(["plan", str(_write(tmp_path, '[data]\nplace = "x"\n'))]) == 2
+    assert "data.stations is missing" in capsys.readouterr().err
+
+
+def test_plan_assess_only_then_report(tmp_path, cache, yuzhong_osm, yuzhong_boundary, yuzhong_stations, capsys):
+    """Scenario without [site]: assess outputs, plan.json, then the report command rebuilds the report."""
+    path = _write(tmp_path, 'name = "t"\nout = "run"\n' + _data_block(yuzhong_osm, yuzhong_boundary, yuzhong_stations)
+                  + f'[network]\ncache_dir = "{cache}"\n[output]\ntiles = "none"\n')
+    assert main(["plan", str(path)]) == 0
+    out = tmp_path / "run"
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan["steps"] == ["road network", "stations", "assess"] and plan["skipped"] == {}
+    summary = json.loads((out / "assess" / "summary.json").read_text(encoding="utf-8"))
+    assert [s["id"] for s in summary["stations"]] == list(read_stations(yuzhong_stations)["id"])
+    for name in ("map.html", "report.html", "layers.gpkg", "roads.geojson", "metrics.csv", "stations.csv"):
+        assert (out / "assess" / name).is_file(), name
+    assert "tile.openstreetmap" not in (out / "assess" / "map.html").read_text(encoding="utf-8")
+
+    (out / "assess" / "report.html").unlink()
+    assert main(["report", str(out / "assess")]) == 0
+    assert (out / "assess" / "report.html").is_file()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "summary.json").write_bytes((out / "assess" / "summary.json").read_bytes())
+    assert main(["report", str(out / "assess"), str(other)]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert main(["report", str(out / "assess"), str(other), "--out", str(tmp_path / "cmp.html")]) == 0
+    page = (tmp_path / "cmp.html").read_text(encoding="utf-8")
+    assert "<th>assess</th><th>other</th>" in page
+    assert (tmp_path / "cmp.csv").read_text(encoding="utf-8-sig").startswith("metric,label,unit,assess,other")
+
+
+def test_plan_with_site(tmp_path, cache, yuzhong_osm, yuzhong_boundary, yuzhong_stations):
+    """MCLP with one new site among three candidates (the plan's sites) writes the before/after run."""
+    pytest.importorskip("coverage.siting", reason="the site library has not landed")
+    import geopandas as gpd
+
+    plan2025 = read_stations(SHARED_DATA / "stations/yuzhong_stations_plan2025.geojson")
+    cands = plan2025[plan2025["id"].str.startswith("P")][["id", "geometry"]].assign(id=lambda d: "C" + d["id"])
+    gpd.GeoDataFrame(cands, crs=plan2025.crs).to_file(tmp_path / "candidates.geojson")
+    path = _write(tmp_path, _data_block(yuzhong_osm, yuzhong_boundary, yuzhong_stations)
+                  + 'candidates = "candidates.geojson"\n'
+                  + f'[network]\ncache_dir = "{cache}"\n'
+                  + '[site]\nmodel = "mclp"\np = 1\nsmall_station_rules = false\ntime_limit_s = 60\n'
+                  + '[output]\ntiles = "none"\n')
+    assert main(["plan", str(path), "--out", str(tmp_path / "out")]) == 0
+    site = tmp_path / "out" / "site"
+    summary = json.loads((site / "summary.json").read_text(encoding="utf-8"))
+    assert summary["placement"]["status"] == "optimal" and len(summary["placement"]["chosen_ids"]) == 1
+    assert summary["after"]["coverage_share"] >= summary["before"]["coverage_share"]
+    assert summary["parameters"]["site.model"] == "mclp"
+    for name in ("before_after.html", "map.html", "report.html", "metrics.csv"):
+        assert (site / name).is_file(), name
+    new = [s for s in json.loads((site / "stations.geojson").read_text(encoding="utf-8"))["features"]
+           if s["properties"]["status"] == "proposed"]
+    assert [s["properties"]["id"] for s in new] == summary["placement"]["chosen_ids"]
+
+
+def test_help_lists_scenario_keys(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["plan", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert "[site] model" in text and "[output] gpkg_crs" in text
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert "summary.json" in capsys.readouterr().out
