@@ -1,0 +1,320 @@
+"""Propose new (small) station sites on the road network, and report before and after.
+
+Glue between the geography (network, stations, candidates, demand cells) and
+the exact models of :mod:`coverage.optimise`. Columns of the placement matrix
+are the existing stations (fixed) followed by the candidate sites; rows are the
+demand points of the assessment.
+
+Small-station rules (建标152-2017) are enforced in the model and checked again
+on the final answer with the network-Voronoi districts:
+
+- **area**: a 小型站's district covers at most 2 km² of land. Enforced through
+  :class:`~coverage.optimise.PlacementProblem`'s area rule (solve, measure the
+  closest-assignment districts, cut, re-solve: ``method`` ends in ``+lazy-cuts``).
+- **adjacency**: a 小型站's district must border the district of a full station
+  (一级/二级/特勤). Checked geometrically on the dissolved districts by a callback;
+  a violating set of open sites is cut off (no-good cut) and the model re-solved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from coverage.assess import Assessment, DemandSet, assess
+from coverage.candidates import network_candidates
+from coverage.demand import snap_layer
+from coverage.districts import dissolve_cells
+from coverage.engine import RoadIndex, Snap, build_index, travel_time_matrix
+from coverage.errors import InputError
+from coverage.network.model import RoadNetwork
+from coverage.optimise import MODELS, PlacementProblem, PlacementResult, SolveOptions, Violation
+from coverage.optimise.matrix import nearest_open
+from coverage.presets import STATION_TYPES, response_standard
+
+__all__ = ["SitingRun", "site_stations", "rule_violations"]
+
+#: Models that take a count of new sites.
+COUNT_MODELS = ("mclp", "pcenter", "pmedian", "backup")
+#: Adjacency tolerance: districts closer than this (m) border each other.
+_TOUCH_M = 1.0
+
+
+@dataclass(frozen=True)
+class SitingRun:
+    """Result of :func:`site_stations`.
+
+    Attributes
+    ----------
+    result : PlacementResult
+        The solver's answer, with status, objective, bound and gap.
+    before, after : Assessment
+        The assessment with today's stations and with the new sites added.
+    candidates : GeoDataFrame
+        Every candidate column (network CRS), with ``chosen``.
+    new_sites : GeoDataFrame
+        The chosen sites (network CRS): ``id``, ``name``, ``type``, ``status``,
+        ``road_class``, ``road_name``.
+    violations : list of dict
+        Small-station rule violations measured on ``after``'s districts.
+    """
+
+    result: PlacementResult
+    before: Assessment
+    after: Assessment
+    candidates: gpd.GeoDataFrame
+    new_sites: gpd.GeoDataFrame
+    violations: list
+
+    def summary(self) -> dict:
+        """The ``summary.json`` content of a ``site`` run."""
+        res = self.result
+        sites = self.new_sites.to_crs(4326)
+        return {
+            "model": res.model,
+            "solver": res.solver,
+            "status": res.status,
+            "message": res.message,
+            "method": res.method,
+            "objective": res.objective,
+            "bound": res.bound,
+            "gap": res.gap,
+            "solve_s": res.solve_s,
+            "build_s": res.build_s,
+            "new_sites": [
+                {"id": r.id, "lon": r.geometry.x, "lat": r.geometry.y, "type": r.type,
+                 "road_name": r.road_name, "road_class": r.road_class}
+                for r in sites.itertuples()
+            ],
+            "candidates": int(len(self.candidates)),
+            "presolve": dict(res.presolve),
+            "details": dict(res.details),
+            "rule_violations": self.violations,
+            "standard": self.before.standard.name,
+            "before": _block(self.before),
+            "after": _block(self.after),
+        }
+
+
+def _block(a: Assessment) -> dict:
+    m = a.metrics
+    keys = (
+        "coverage_share", "second_due_coverage_share", "first_due_p50_s", "first_due_p90_s",
+        "first_due_max_s", "response_p90_s", "compliant",
+    )
+    return {
+        **{k: m[k] for k in keys},
+        "stations": [
+            {
+                "id": r.id, "name": r.name, "type": r.type, "status": r.status,
+                "district_km2": float(r.district_km2), "area_cap_km2": _finite(r.area_cap_km2),
+                "over_cap": bool(r.over_cap),
+                "protection_radius_m": _finite(r.protection_radius_m),
+                "farthest_travel_s": _finite(r.farthest_travel_s),
+            }
+            for r in a.stations.itertuples()
+        ],
+    }
+
+
+def _finite(x) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def site_stations(
+    network: RoadNetwork,
+    stations: gpd.GeoDataFrame,
+    *,
+    model: str = "pcenter",
+    p: int | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    standard: str = "gb51080",
+    new_type: str = "small",
+    options: SolveOptions | None = None,
+    small_station_rules: bool = True,
+    cutoff_s: float | None = None,
+    demand: DemandSet | None = None,
+    index: RoadIndex | None = None,
+    max_cut_rounds: int = 200,
+) -> SitingRun:
+    """Choose new station sites with an exact model and compare before and after.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    stations : GeoDataFrame
+        Existing stations (fixed; rows with ``status == "closed"`` are ignored).
+    model : {"lscp", "mclp", "pcenter", "pmedian", "backup"}
+        ``pcenter`` (default) shrinks the worst first-due time, i.e. the protection radius.
+    p : int, optional
+        Number of new sites; required by every model but ``lscp``.
+    candidates : GeoDataFrame, optional
+        Candidate sites (any CRS) with ``id``; default :func:`~coverage.candidates.network_candidates`.
+    standard : str
+        Response standard for the threshold and the before/after metrics.
+    new_type : str
+        Station type of every new site (default ``"small"``).
+    options : SolveOptions, optional
+        Solver, time limit and gap (default HiGHS, no limit, proven optimality).
+    small_station_rules : bool
+        Enforce the 2 km² area rule and the adjacency rule for small sites.
+    cutoff_s : float, optional
+        Matrix cutoff; default covers the worst first-due time of today's stations,
+        so that every demand keeps the entry of its current first-due station.
+    demand : DemandSet, optional
+    index : RoadIndex, optional
+    max_cut_rounds : int
+        Rounds of the lazy-cut loop that enforces the small-station rules; when
+        they run out the rules may still be broken and the status says so.
+
+    Returns
+    -------
+    SitingRun
+    """
+    if model not in MODELS:
+        raise InputError(f"unknown model {model!r}", fix=f"use one of {sorted(MODELS)}")
+    if model in COUNT_MODELS and (p is None or p < 0):
+        raise InputError(f"model {model} needs the number of new sites", fix="give --new P (P ≥ 0)")
+    std = response_standard(standard)
+    index = index or build_index(network)
+    before = assess(network, stations, standard=std, demand=demand, index=index)
+    demand = before.demand_set
+    existing = before.stations
+    cands = (candidates if candidates is not None else network_candidates(network)).to_crs(network.crs)
+    cands = cands.reset_index(drop=True)
+    if len(cands) == 0:
+        raise InputError("no candidate sites", fix="give --candidates FILE or relax the exclusions")
+    clash = sorted(set(cands["id"].astype(str)) & set(existing["id"].astype(str)))
+    if clash:
+        raise InputError(f"candidate id {clash[0]!r} is also a station id", row=clash[0],
+                         fix="give candidates ids of their own")
+
+    cand_snap = snap_layer(index, cands, source="candidates")
+    st_snap = Snap(
+        *(getattr(s, f) for s in [_station_snap(index, existing)] for f in ("seg", "frac", "dist_m", "xy"))
+    )
+    columns = Snap.concat([st_snap, cand_snap])
+    worst = before.metrics["first_due_max_s"] or std.travel_threshold_s
+    cutoff = cutoff_s or max(std.travel_threshold_s, worst) + 1.0
+    cost = travel_time_matrix(index, columns, demand.snap, cutoff_s=cutoff).T.tocsr()
+
+    n_fixed = len(existing)
+    types = list(existing["type"].astype(str)) + [new_type] * len(cands)
+    caps = np.full(len(types), np.inf)
+    if small_station_rules:
+        caps[n_fixed:] = [STATION_TYPES[t].area_cap_km2 if t == "small" else np.inf for t in types[n_fixed:]]
+    problem = PlacementProblem.from_cost_matrix(
+        cost,
+        weights=demand.points["weight"].to_numpy(float),
+        threshold=std.travel_threshold_s,
+        fixed=list(range(n_fixed)),
+        candidate_ids=list(existing["id"].astype(str)) + list(cands["id"].astype(str)),
+        site_types=types,
+        **(
+            {"area_km2": demand.cell_km2, "area_cap_km2": caps}
+            if small_station_rules and np.isfinite(caps).any()
+            else {}
+        ),
+    )
+    check = _adjacency_check(problem, demand) if small_station_rules and new_type == "small" else None
+    solve = MODELS[model]
+    kwargs = {"options": options or SolveOptions(), "check": check, "max_cut_rounds": max_cut_rounds}
+    result = solve(problem, **kwargs) if model == "lscp" else solve(problem, p, **kwargs)
+
+    chosen = np.asarray(result.chosen, dtype=int) - n_fixed
+    chosen = chosen[chosen >= 0]
+    new_sites = cands.iloc[chosen].copy()
+    new_sites["type"] = new_type
+    new_sites["status"] = "proposed"
+    new_sites["name"] = [f"New {STATION_TYPES[new_type].name_zh} {i}" for i in new_sites["id"]]
+    for col in ("road_class", "road_name"):
+        if col not in new_sites:
+            new_sites[col] = ""
+    new_sites["area_cap_km2"] = STATION_TYPES[new_type].area_cap_km2
+    cands = cands.assign(chosen=np.isin(np.arange(len(cands)), chosen))
+    closed = {int(c) for c in result.closed_existing}
+    kept = existing.iloc[[i for i in range(n_fixed) if i not in closed]]
+    after_stations = pd.concat(
+        [kept.drop(columns=[c for c in kept.columns if c not in new_sites.columns and c != "geometry"]),
+         new_sites[[c for c in new_sites.columns if c in kept.columns or c == "geometry"]]],
+        ignore_index=True,
+    )
+    after_stations = gpd.GeoDataFrame(after_stations, geometry="geometry", crs=network.crs)
+    after = assess(network, after_stations, standard=std, demand=demand, index=index)
+    return SitingRun(
+        result=result,
+        before=before,
+        after=after,
+        candidates=cands,
+        new_sites=gpd.GeoDataFrame(new_sites, geometry="geometry", crs=network.crs),
+        violations=rule_violations(after) if small_station_rules else [],
+    )
+
+
+def _station_snap(index: RoadIndex, stations: gpd.GeoDataFrame) -> Snap:
+    from coverage.engine import snap_points
+
+    return snap_points(index, shapely.get_coordinates(stations.geometry.values))
+
+
+def _adjacency_check(problem: PlacementProblem, demand: DemandSet):
+    """Callback for the lazy-cut loop: small districts must border a full station's district."""
+    full = np.array([STATION_TYPES[t].is_full if t in STATION_TYPES else True for t in problem.site_types])
+
+    def check(open_cols: np.ndarray) -> list[Violation]:
+        mask = np.zeros(problem.n_candidates, dtype=bool)
+        mask[open_cols] = True
+        _, site = nearest_open(problem.cost, mask)
+        polygons = dict(zip(open_cols, dissolve_cells(demand.cells, site, list(open_cols)), strict=True))
+        full_union = shapely.union_all([polygons[c] for c in open_cols if full[c]])
+        out = []
+        for c in open_cols:
+            if full[c]:
+                continue
+            if shapely.is_empty(polygons[c]) or not shapely.dwithin(polygons[c], full_union, _TOUCH_M):
+                out.append(
+                    Violation(
+                        rule="adjacency",
+                        site=int(c),
+                        message=f"small station {problem.candidate_ids[c]}'s district does not border "
+                        "the district of a full station (建标152-2017)",
+                    )
+                )
+        return out
+
+    return check
+
+
+def rule_violations(after: Assessment) -> list[dict]:
+    """Small-station rules measured on an assessment's network-Voronoi districts.
+
+    Returns
+    -------
+    list of dict
+        ``{"rule", "station", "message", "value", "limit"}`` for every small
+        station whose district exceeds its cap (``area``) or touches no full
+        station's district (``adjacency``).
+    """
+    d = after.districts
+    small = d["type"].astype(str) == "small"
+    full_types = {k for k, v in STATION_TYPES.items() if v.is_full}
+    full_union = shapely.union_all(d.geometry[d["type"].isin(full_types)].values)
+    out = []
+    for row in d[small].itertuples():
+        if row.district_km2 > row.area_cap_km2 + 1e-9:
+            out.append({
+                "rule": "area", "station": row.station_id,
+                "message": f"district {row.district_km2:.2f} km² exceeds the {row.area_cap_km2:g} km² cap",
+                "value": float(row.district_km2), "limit": float(row.area_cap_km2),
+            })
+        if shapely.is_empty(row.geometry) or not shapely.dwithin(row.geometry, full_union, _TOUCH_M):
+            out.append({
+                "rule": "adjacency", "station": row.station_id,
+                "message": "district does not border the district of a full station",
+                "value": None, "limit": None,
+            })
+    return out

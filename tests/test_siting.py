@@ -1,0 +1,124 @@
+"""Station siting on real Yuzhong data: the MILP answer agrees with the engine's own after-assessment."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point
+
+from coverage.candidates import network_candidates
+from coverage.errors import InputError
+from coverage.layers import read_stations
+from coverage.optimise import SolveOptions
+from coverage.siting import rule_violations, site_stations
+
+
+@pytest.fixture(scope="module")
+def stations(yuzhong_stations):
+    return read_stations(yuzhong_stations)
+
+
+@pytest.fixture(scope="module")
+def few_candidates(yuzhong_network):
+    """Every fourth default candidate: small enough for quick exact solves."""
+    return network_candidates(yuzhong_network).iloc[::4].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def pcenter_run(yuzhong_network, yuzhong_index, stations, few_candidates):
+    return site_stations(
+        yuzhong_network, stations, model="pcenter", p=1, candidates=few_candidates,
+        index=yuzhong_index, small_station_rules=False,
+    )
+
+
+def test_pcenter_objective_is_the_after_worst_first_due(pcenter_run):
+    res = pcenter_run.result
+    assert res.status == "optimal" and res.gap == 0
+    assert res.objective == pytest.approx(pcenter_run.after.metrics["first_due_max_s"], abs=1e-6)
+    assert res.objective <= pcenter_run.before.metrics["first_due_max_s"]
+
+
+def test_pcenter_beats_every_single_candidate(pcenter_run, yuzhong_network, yuzhong_index, stations, few_candidates):
+    """Exhaustive check on the real network: no other single site gives a smaller worst time."""
+    from coverage.assess import assess
+
+    best = min(
+        assess(
+            yuzhong_network,
+            gpd.GeoDataFrame(
+                {"id": list(stations["id"]) + ["X"], "type": list(stations["type"]) + ["small"]},
+                geometry=list(stations.geometry) + [few_candidates.to_crs(4326).geometry.iloc[i]],
+                crs=4326,
+            ),
+            index=yuzhong_index,
+            demand=pcenter_run.before.demand_set,
+        ).metrics["first_due_max_s"]
+        for i in range(0, len(few_candidates), 3)
+    )
+    assert pcenter_run.result.objective <= best + 1e-6
+
+
+def test_mclp_objective_is_the_after_covered_weight(yuzhong_network, yuzhong_index, stations, few_candidates):
+    run = site_stations(
+        yuzhong_network, stations, model="mclp", p=2, candidates=few_candidates,
+        index=yuzhong_index, small_station_rules=False,
+    )
+    assert run.result.status == "optimal"
+    demand = run.after.demand
+    covered = demand.loc[demand["first_due_s"] <= 240, "weight"].sum()
+    assert run.result.objective == pytest.approx(covered, rel=1e-9)
+    assert len(run.new_sites) == 2
+    assert run.after.metrics["coverage_share"] >= run.before.metrics["coverage_share"]
+
+
+def test_summary_has_the_documented_keys(pcenter_run):
+    s = pcenter_run.summary()
+    for key in ("model", "solver", "status", "objective", "bound", "gap", "solve_s", "new_sites", "before", "after"):
+        assert key in s
+    site = s["new_sites"][0]
+    assert set(site) >= {"id", "lon", "lat", "type"} and site["type"] == "small"
+    assert 106.4 < site["lon"] < 106.7 and 29.4 < site["lat"] < 29.7
+    ids = {st["id"] for st in s["after"]["stations"]}
+    assert site["id"] in ids and {"S1", "S2", "S3", "S4"} <= ids
+
+
+def test_small_station_rules_hold_on_the_answer(yuzhong_network, yuzhong_index, stations, few_candidates):
+    run = site_stations(
+        yuzhong_network, stations, model="pcenter", p=1, candidates=few_candidates,
+        index=yuzhong_index, options=SolveOptions(time_limit=120),
+    )
+    if run.result.status == "optimal":
+        assert run.violations == []
+    small = run.after.districts[run.after.districts["type"] == "small"]
+    assert (small["district_km2"] <= 2.0 + 1e-9).all() or run.violations
+
+
+def test_rule_violations_flags_a_large_isolated_small_district(pcenter_run):
+    after = pcenter_run.after
+    districts = after.districts.copy()
+    districts.loc[districts["type"] != "small", "type"] = "small"
+    found = rule_violations(dataclasses.replace(after, districts=districts))
+    assert any(v["rule"] == "area" for v in found)
+    assert {v["station"] for v in found if v["rule"] == "adjacency"} == set(districts["station_id"])
+
+
+def test_candidate_ids_must_not_clash_with_stations(yuzhong_network, yuzhong_index, stations, few_candidates):
+    clash = few_candidates.copy()
+    clash.loc[0, "id"] = "S1"
+    with pytest.raises(InputError, match="S1"):
+        site_stations(yuzhong_network, stations, model="mclp", p=1, candidates=clash, index=yuzhong_index)
+
+
+def test_count_models_need_p(yuzhong_network, stations):
+    with pytest.raises(InputError, match="number of new sites"):
+        site_stations(yuzhong_network, stations, model="mclp")
+
+
+def test_far_candidate_is_a_clear_error(yuzhong_network, yuzhong_index, stations, few_candidates):
+    minx, miny, maxx, maxy = yuzhong_network.study_area.bounds
+    far = gpd.GeoDataFrame({"id": ["far"]}, geometry=[Point(maxx + 3000, maxy + 3000)], crs=yuzhong_network.crs)
+    with pytest.raises(InputError, match="far"):
+        site_stations(yuzhong_network, stations, model="mclp", p=1, candidates=far, index=yuzhong_index)
