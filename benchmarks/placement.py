@@ -18,7 +18,7 @@ read from the same solver object. For ours, *build* is presolve plus model
 construction, *solve* the solver call, and ``status`` is the package's honest one.
 
 Usage: ``python benchmarks/placement.py [--time-limit 120] [--yuzhong FILE.npz]
-[--orlib 1-15] [--skip-spopt] [--json]``
+[--orlib 1-15] [--skip-spopt] [--skip-random] [--json]``
 """
 
 from __future__ import annotations
@@ -198,14 +198,16 @@ def main() -> None:
     ap.add_argument("--orlib", help="OR-Library pmed range, e.g. 1-15 (ours only)")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--skip-spopt", action="store_true")
+    ap.add_argument("--skip-random", action="store_true", help="only --yuzhong / --orlib")
     ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = ap.parse_args()
 
     results = []
-    cost, w = random_instance(5000, 200, args.seed)
-    results.append(compare("random-mclp", "mclp", cost, w, 1200.0, 20, [], args))
-    cost, w = random_instance(1000, 100, args.seed + 1)
-    results.append(compare("random-pcenter", "pcenter", cost, w, None, 10, [], args))
+    if not args.skip_random:
+        cost, w = random_instance(5000, 200, args.seed)
+        results.append(compare("random-mclp", "mclp", cost, w, 1200.0, 20, [], args))
+        cost, w = random_instance(1000, 100, args.seed + 1)
+        results.append(compare("random-pcenter", "pcenter", cost, w, None, 10, [], args))
     if args.yuzhong:
         inst = load_npz(args.yuzhong)
         for model in ("mclp", "pcenter"):
