@@ -16,10 +16,9 @@ from coverage.layers import read_stations
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """One graph cache for the module's plan runs."""
-    return tmp_path_factory.mktemp("plan-cache")
+@pytest.fixture
+def cache(tmp_path):
+    return tmp_path / "cache"
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -67,19 +66,50 @@ def test_cli_reports_bad_scenario_without_traceback(tmp_path, capsys):
     assert "data.stations is missing" in capsys.readouterr().err
 
 
-def test_plan_assess_only_then_report(tmp_path, cache, yuzhong_osm, yuzhong_boundary, yuzhong_stations, capsys):
-    """Scenario without [site]: assess outputs, plan.json, then the report command rebuilds the report."""
-    path = _write(tmp_path, 'name = "t"\nout = "run"\n' + _data_block(yuzhong_osm, yuzhong_boundary, yuzhong_stations)
-                  + f'[network]\ncache_dir = "{cache}"\n[output]\ntiles = "none"\n')
+def _has_siting() -> bool:
+    try:
+        import coverage.siting  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_boundary, yuzhong_stations, capsys):
+    """MCLP with one new site among three candidates (the plan's own sites), then the report command."""
+    import geopandas as gpd
+
+    plan2025 = read_stations(SHARED_DATA / "stations/yuzhong_stations_plan2025.geojson")
+    cands = plan2025[plan2025["id"].str.startswith("P")][["id", "geometry"]].assign(id=lambda d: "C" + d["id"])
+    gpd.GeoDataFrame(cands, crs=plan2025.crs).to_file(tmp_path / "candidates.geojson")
+    path = _write(tmp_path, 'name = "t"\nout = "run"\n'
+                  + _data_block(yuzhong_osm, yuzhong_boundary, yuzhong_stations)
+                  + 'candidates = "candidates.geojson"\n'
+                  + f'[network]\ncache_dir = "{cache}"\n'
+                  + '[site]\nmodel = "mclp"\np = 1\nsmall_station_rules = false\ntime_limit_s = 60\n'
+                  + '[output]\ntiles = "none"\n')
     assert main(["plan", str(path)]) == 0
     out = tmp_path / "run"
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
-    assert plan["steps"] == ["road network", "stations", "assess"] and plan["skipped"] == {}
     summary = json.loads((out / "assess" / "summary.json").read_text(encoding="utf-8"))
     assert [s["id"] for s in summary["stations"]] == list(read_stations(yuzhong_stations)["id"])
     for name in ("map.html", "report.html", "layers.gpkg", "roads.geojson", "metrics.csv", "stations.csv"):
         assert (out / "assess" / name).is_file(), name
     assert "tile.openstreetmap" not in (out / "assess" / "map.html").read_text(encoding="utf-8")
+
+    if not _has_siting():
+        assert plan["steps"] == ["road network", "stations", "assess"] and "site" in plan["skipped"]
+    else:
+        assert plan["steps"][-1] == "site" and plan["skipped"] == {}
+        site = out / "site"
+        result = json.loads((site / "summary.json").read_text(encoding="utf-8"))
+        assert result["placement"]["status"] == "optimal" and len(result["placement"]["chosen_ids"]) == 1
+        assert result["after"]["coverage_share"] >= result["before"]["coverage_share"]
+        assert result["parameters"]["site.model"] == "mclp"
+        for name in ("before_after.html", "map.html", "report.html", "metrics.csv"):
+            assert (site / name).is_file(), name
+        new = [s for s in json.loads((site / "stations.geojson").read_text(encoding="utf-8"))["features"]
+               if s["properties"]["status"] == "proposed"]
+        assert [s["properties"]["id"] for s in new] == result["placement"]["chosen_ids"]
 
     (out / "assess" / "report.html").unlink()
     assert main(["report", str(out / "assess")]) == 0
@@ -93,32 +123,6 @@ def test_plan_assess_only_then_report(tmp_path, cache, yuzhong_osm, yuzhong_boun
     page = (tmp_path / "cmp.html").read_text(encoding="utf-8")
     assert "<th>assess</th><th>other</th>" in page
     assert (tmp_path / "cmp.csv").read_text(encoding="utf-8-sig").startswith("metric,label,unit,assess,other")
-
-
-def test_plan_with_site(tmp_path, cache, yuzhong_osm, yuzhong_boundary, yuzhong_stations):
-    """MCLP with one new site among three candidates (the plan's sites) writes the before/after run."""
-    pytest.importorskip("coverage.siting", reason="the site library has not landed")
-    import geopandas as gpd
-
-    plan2025 = read_stations(SHARED_DATA / "stations/yuzhong_stations_plan2025.geojson")
-    cands = plan2025[plan2025["id"].str.startswith("P")][["id", "geometry"]].assign(id=lambda d: "C" + d["id"])
-    gpd.GeoDataFrame(cands, crs=plan2025.crs).to_file(tmp_path / "candidates.geojson")
-    path = _write(tmp_path, _data_block(yuzhong_osm, yuzhong_boundary, yuzhong_stations)
-                  + 'candidates = "candidates.geojson"\n'
-                  + f'[network]\ncache_dir = "{cache}"\n'
-                  + '[site]\nmodel = "mclp"\np = 1\nsmall_station_rules = false\ntime_limit_s = 60\n'
-                  + '[output]\ntiles = "none"\n')
-    assert main(["plan", str(path), "--out", str(tmp_path / "out")]) == 0
-    site = tmp_path / "out" / "site"
-    summary = json.loads((site / "summary.json").read_text(encoding="utf-8"))
-    assert summary["placement"]["status"] == "optimal" and len(summary["placement"]["chosen_ids"]) == 1
-    assert summary["after"]["coverage_share"] >= summary["before"]["coverage_share"]
-    assert summary["parameters"]["site.model"] == "mclp"
-    for name in ("before_after.html", "map.html", "report.html", "metrics.csv"):
-        assert (site / name).is_file(), name
-    new = [s for s in json.loads((site / "stations.geojson").read_text(encoding="utf-8"))["features"]
-           if s["properties"]["status"] == "proposed"]
-    assert [s["properties"]["id"] for s in new] == summary["placement"]["chosen_ids"]
 
 
 def test_help_lists_scenario_keys(capsys):
