@@ -82,27 +82,25 @@ class CoverRows:
         return self.weight.size
 
 
-def _csr_rows(csr: sparse.csr_array, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                 np.ndarray]:
-    """indptr, indices, data of the kept rows, in order."""
-    counts = np.diff(csr.indptr)[keep]
-    mask = np.repeat(keep, np.diff(csr.indptr))
-    indptr = np.zeros(counts.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return indptr, csr.indices[mask], csr.data[mask]
+def _rows(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, keep: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """indptr, indices, data of the kept rows of a CSR layout, in order."""
+    counts = np.diff(indptr)
+    mask = np.repeat(keep, counts)
+    out = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+    np.cumsum(counts[keep], out=out[1:])
+    return out, indices[mask], data[mask]
 
 
 def _merge(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray | None,
            extra: np.ndarray, weight: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
-    """Collapse identical rows, summing weights; returns the first row of each group."""
+    """Collapse identical rows into their first one, summing weights."""
     group, first = group_identical_rows(indptr, indices, data, extra)
     w = np.bincount(group, weights=weight, minlength=first.size)
     keep = np.zeros(indptr.size - 1, dtype=bool)
     keep[first] = True
-    sub = sparse.csr_array((np.zeros(indices.size) if data is None else data, indices, indptr),
-                           shape=(indptr.size - 1, int(indices.max(initial=0)) + 1))
-    ip, ix, dt = _csr_rows(sub, keep)
+    ip, ix, dt = _rows(indptr, indices, indices if data is None else data, keep)
     return ip, ix, (None if data is None else dt), extra[first], w
 
 
@@ -178,7 +176,7 @@ def cover_rows(problem: PlacementProblem, radius: float, cols: Columns, *, need:
         gone = keep & ((n_const + n_var) == 0)
         keep &= ~gone
         report["uncoverable"] = {"rows_removed": int(gone.sum())}
-    indptr, indices, _ = _csr_rows(V, keep)
+    indptr, indices, _ = _rows(V.indptr, V.indices, V.data, keep)
     weight = problem.weights[keep].astype(np.float64)
     nc = np.minimum(n_const[keep], need).astype(np.int64)
     merged = 0
@@ -258,7 +256,7 @@ def assign_rows(problem: PlacementProblem, cols: Columns, *, options: PresolveOp
         report["fixed"] = {"rows_removed": int(settled.sum()),
                            "pairs_removed": int((~better).sum())}
     report["uncoverable"] = {"rows_removed": int(uncoverable.size)}
-    indptr, indices, data = _csr_rows(V, keep)
+    indptr, indices, data = _rows(V.indptr, V.indices, V.data, keep)
     weight = (problem.weights[keep] if weighted else np.ones(int(keep.sum()))).astype(np.float64)
     fixed_cost = f[keep]
     if options.merge and weight.size:
