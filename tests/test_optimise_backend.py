@@ -150,3 +150,20 @@ def test_pmedian_unreachable_within_cutoff_is_clear():
 def test_solve_options_validation(kw, match):
     with pytest.raises(InputError, match=match):
         SolveOptions(**kw)
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_threads_and_solver_label(solver):
+    cost = np.array([[10.0, 99.0], [99.0, 10.0], [20.0, 20.0]])
+    res = lscp(PlacementProblem.from_cost_matrix(cost, threshold=30),
+               options=SolveOptions(solver=solver, threads=1))
+    assert res.status == "optimal" and res.objective == 2.0
+    assert res.solver.split()[0] == {"highs": "HiGHS", "cbc": "CBC"}[solver]
+
+
+def test_backup_without_p_reports_why_lscp_failed():
+    cost = np.array([[10.0, 99.0], [99.0, 10.0]])
+    prob = PlacementProblem.from_cost_matrix(cost, threshold=30, site_types=["small", "small"],
+                                             type_limits={"small": 1})
+    res = backup(prob)
+    assert res.status == "infeasible" and "LSCP step" in res.message

@@ -51,7 +51,7 @@ def backup(problem: PlacementProblem, p: int | None = None, *,
     p : int, optional
         Largest number of new sites. ``None``: first solve :func:`lscp` for
         the fewest new sites that cover everything, then use that number (the
-        LSCP-B variant).
+        LSCP-B variant); the time limit then applies to each of the two solves.
     options, presolve, check, max_cut_rounds
         As for :func:`coverage.optimise.lscp`.
 
@@ -71,7 +71,8 @@ def backup(problem: PlacementProblem, p: int | None = None, *,
         if first.status != "optimal":
             return PlacementResult(
                 model="backup", status="error" if first.status == "feasible" else first.status,
-                message=f"the LSCP step that sets p did not prove its optimum: {first.message}",
+                message=(f"the LSCP step that sets p ended '{first.status}', so p is not "
+                         f"known: {first.message}"),
                 solver=first.solver, method="lscp-then-backup", solve_s=first.solve_s,
                 build_s=first.build_s, uncoverable=first.uncoverable, details=details)
         p = int(round(first.objective))
