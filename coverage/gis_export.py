@@ -301,29 +301,37 @@ def _get(obj, names: Sequence[str]):
     return None
 
 
-def hydrant_layers(result) -> dict[str, gpd.GeoDataFrame]:
+def hydrant_layers(result, proposal=None) -> dict[str, gpd.GeoDataFrame]:
     """The hydrant layers of a hydrant analysis, in WGS84.
 
     Parameters
     ----------
-    result : mapping or object
-        Anything with GeoDataFrame items or attributes ``hydrants``, ``gaps``
-        (or ``hydrant_gaps``) and ``proposed`` (or ``proposals`` /
+    result : HydrantReport, mapping or object
+        A :class:`coverage.hydrants.HydrantReport` (its ``hydrants`` and the
+        straight-line coverage gaps ``euclidean.gaps``), or anything with
+        GeoDataFrame items or attributes ``hydrants``, ``gaps`` (or
+        ``hydrant_gaps``) and ``proposed`` (or ``proposals`` /
         ``proposed_hydrants``); missing ones are left out.
+    proposal : Proposal or GeoDataFrame, optional
+        Proposed hydrants (:class:`coverage.hydrants.Proposal`, whose ``sites`` are used).
 
     Returns
     -------
     dict of str to GeoDataFrame
         ``hydrants``, ``hydrant_gaps``, ``proposed_hydrants``, whichever exist.
     """
-    wanted = {
-        "hydrants": ("hydrants",),
-        "hydrant_gaps": ("hydrant_gaps", "gaps"),
-        "proposed_hydrants": ("proposed_hydrants", "proposed", "proposals"),
+    found = {
+        "hydrants": _get(result, ("hydrants",)),
+        "hydrant_gaps": _get(result, ("hydrant_gaps", "gaps")),
+        "proposed_hydrants": _get(result, ("proposed_hydrants", "proposed", "proposals")),
     }
+    coverage = getattr(result, "euclidean", None)
+    if found["hydrant_gaps"] is None and coverage is not None:
+        found["hydrant_gaps"] = coverage.gaps
+    if proposal is not None:
+        found["proposed_hydrants"] = getattr(proposal, "sites", proposal)
     out = {}
-    for key, names in wanted.items():
-        layer = _get(result, names)
+    for key, layer in found.items():
         if layer is None:
             continue
         if not isinstance(layer, gpd.GeoDataFrame) or layer.crs is None:

@@ -304,6 +304,20 @@ def _legend_html(title: str, labels: list[str], colours: list[str], layers: Mapp
     return "".join(parts) + "</details>"
 
 
+_HYDRANT_FIELDS = ("id", "status", "type", "source", "name", "highway", "road", "length_m", "gap_m", "spacing_m")
+
+
+def _hydrant_fields(layer: gpd.GeoDataFrame) -> list[tuple[str, str]]:
+    """Tooltip fields of a hydrant layer: the usual ones it has, else its first columns."""
+    known = [(c, c.replace("_", " ")) for c in _HYDRANT_FIELDS if c in layer.columns]
+    other = [(c, c) for c in layer.columns if c != layer.geometry.name and layer[c].dtype.kind in "biufO"]
+    return known or other[:6]
+
+
+def _out_of_service(props: Mapping) -> bool:
+    return props.get("in_service") is False or props.get("status") == "out_of_service"
+
+
 def _add_layers(
     fmap: folium.Map,
     layers: Mapping[str, gpd.GeoDataFrame],
@@ -371,7 +385,7 @@ def _add_layers(
             gaps, LAYER_NAMES["hydrant_gaps"], coord_system,
             lambda f: {"color": "#e31a1c", "weight": 5, "opacity": 0.85,
                        "fillColor": "#e31a1c", "fillOpacity": 0.3},
-            tooltip=[(c, c) for c in gaps.columns if c != gaps.geometry.name][:6],
+            tooltip=_hydrant_fields(gaps),
         ).add_to(fmap)
 
     for key, colour, dash in (("hydrants", "#1f78b4", None), ("proposed_hydrants", "#33a02c", "4 3")):
@@ -379,19 +393,19 @@ def _add_layers(
             continue
         layer = layers[key]
         group = folium.FeatureGroup(name=LAYER_NAMES[key], show=True)
-        fields = [(c, c) for c in layer.columns if c != layer.geometry.name][:6]
+        fields = _hydrant_fields(layer)
 
         def circle_style(f, colour=colour, dash=dash):
-            off = f["properties"].get("in_service") is False
+            off = _out_of_service(f["properties"])
             style = {"color": "#888888" if off else colour, "weight": 1, "fillOpacity": 0.07}
             return {**style, "dashArray": dash} if dash else style
 
         def point_style(f, colour=colour):
-            off = f["properties"].get("in_service") is False
+            off = _out_of_service(f["properties"])
             c = "#888888" if off else colour
             return {"color": "#ffffff", "weight": 1, "fillColor": c, "fillOpacity": 1.0}
 
-        status_col = ["in_service"] if "in_service" in layer.columns else []
+        status_col = [c for c in ("in_service", "status") if c in layer.columns]
         _geojson(
             layer, f"{key} circles", coord_system, circle_style, style_columns=status_col,
             marker=folium.Circle(radius=hydrant_radius_m, fill=True),
