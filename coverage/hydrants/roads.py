@@ -22,6 +22,7 @@ from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
 from coverage.engine import RoadIndex, build_index
+from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
 
 __all__ = ["LANE_WIDTH_M", "Roads", "min_csr", "road_set"]
@@ -144,6 +145,11 @@ def road_set(
     index = index or build_index(network)
     if area is None:
         area = network.boundary if network.boundary is not None else network.study_area
+    if area.is_empty or area.area <= 0:
+        raise InputError(
+            f"the area to assess has no extent (a {area.geom_type}): the roads all lie on "
+            "one line", source=network.report.source,
+            fix="pass the district boundary (--boundary FILE)")
     geoms = index.seg_geometry
     length = shapely.length(geoms)
     inside = shapely.length(shapely.intersection(geoms, area))
