@@ -17,18 +17,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+YUZHONG := --osm $(DATA)/osm/yuzhong_drive_osm_20260424.osm \
+	--boundary $(DATA)/osm/yuzhong_boundary_osm_relation4738525.geojson \
+	--stations $(DATA)/stations/yuzhong_stations_baseline.geojson
+ONLINE  := --place "Yuzhong District, Chongqing, China" --stations osm
+
+# The main job: assess today's stations, then site two new small stations (p-center, exact).
 demo: $(STAMP)
-	@if [ -d "$(DATA)/osm" ]; then \
-	  $(BIN)/station-coverage assess \
-	    --osm $(DATA)/osm/yuzhong_drive_osm_20260424.osm \
-	    --boundary $(DATA)/osm/yuzhong_boundary_osm_relation4738525.geojson \
-	    --stations $(DATA)/stations/yuzhong_stations_baseline.geojson \
-	    --out $(OUT)/assess ; \
-	else \
-	  echo "$(DATA) not found: downloading Yuzhong from OpenStreetMap (online)"; \
-	  $(BIN)/station-coverage assess --place "Yuzhong District, Chongqing, China" \
-	    --stations osm --out $(OUT)/assess ; \
-	fi
+	@if [ -d "$(DATA)/osm" ]; then SRC='$(YUZHONG)'; else \
+	  echo "$(DATA) not found: downloading Yuzhong from OpenStreetMap (online)"; SRC='$(ONLINE)'; fi; \
+	eval $(BIN)/station-coverage assess $$SRC --out $(OUT)/assess && \
+	eval $(BIN)/station-coverage site $$SRC --model pcenter --new 2 --time-limit 300 --out $(OUT)/site
+	@echo "demo outputs: $(OUT)/assess and $(OUT)/site (open map.html and report.html)"
 
 test: $(STAMP)
 	$(BIN)/ruff check .
