@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -66,6 +67,14 @@ def test_cli_reports_bad_scenario_without_traceback(tmp_path, capsys):
     assert "data.stations is missing" in capsys.readouterr().err
 
 
+def _script(name: str):
+    """Import a planner script from scripts/ as a module."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _has_siting() -> bool:
     try:
         import coverage.siting  # noqa: F401
@@ -123,6 +132,15 @@ def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_bound
     page = (tmp_path / "cmp.html").read_text(encoding="utf-8")
     assert "<th>assess</th><th>other</th>" in page
     assert (tmp_path / "cmp.csv").read_text(encoding="utf-8-sig").startswith("metric,label,unit,assess,other")
+
+    # The planner scripts: a plain-words summary of the plan, and a comparison of two outputs.
+    described = "\n".join(_script("plan_district")._describe(out / "assess"))
+    assert f"{summary['coverage_share']:.1%}" in described and "report.html" in described
+    compare = _script("compare_scenarios")
+    assert compare.main([str(out), str(other), "--out", str(tmp_path / "scen.html")]) == 0
+    page = (tmp_path / "scen.html").read_text(encoding="utf-8")
+    assert ("<th>run</th><th>other</th>" in page) and "Scenario comparison" in page
+    assert compare.main([str(out)]) == 2
 
 
 def test_help_lists_scenario_keys(capsys):

@@ -1,0 +1,68 @@
+"""Plan one district from a scenario file and say, in plain words, what came out.
+
+Runs ``station-coverage plan`` (assess today's stations, then site new ones when the
+scenario has a ``[site]`` table), then prints coverage before and after, the stations
+whose district is over its area cap, the solver line and where the maps and reports are.
+
+Usage::
+
+    python scripts/plan_district.py data/geo/yuzhong.toml [--out DIR] [--open]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import webbrowser
+from pathlib import Path
+
+from coverage.cli.plan import load_scenario, run_plan
+from coverage.errors import InputError
+from coverage.report import read_summary, split_summary
+
+
+def _describe(folder: Path) -> list[str]:
+    runs, placement = split_summary(read_summary(folder))
+    lines = []
+    for label, run in runs.items():
+        over = [f"{s['id']} {s.get('name', '')} ({s['district_km2']:.1f} km² > {s['area_cap_km2']:g})"
+                for s in run.get("stations", []) if s.get("over_cap")]
+        lines.append(
+            f"  {label}: {run['coverage_share']:.1%} of road length reached within "
+            f"{run.get('travel_threshold_s', 240) / 60:g} min; slowest first-due {run['first_due_max_s']:.0f} s"
+            + (f"; over the area cap: {', '.join(over)}" if over else "; every district within its cap")
+        )
+    if placement:
+        gap = placement.get("gap")
+        lines.append(f"  solver: {placement.get('model')} {placement.get('status')}, gap "
+                     f"{'n/a' if gap is None else f'{gap:.2%}'}; new sites: "
+                     f"{', '.join(map(str, placement.get('chosen_ids') or [])) or 'none'}")
+    lines.append(f"  map: {folder / 'map.html'}   report: {folder / 'report.html'}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", type=Path, help="scenario TOML file (see data/geo/yuzhong.toml)")
+    parser.add_argument("--out", type=Path, help="output folder (default: the scenario's 'out')")
+    parser.add_argument("--open", action="store_true", help="open the last map in the web browser")
+    args = parser.parse_args(argv)
+    try:
+        result = run_plan(load_scenario(args.scenario), args.out)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for step, reason in result["skipped"].items():
+        print(f"skipped {step}: {reason}")
+    folder = None
+    for step, paths in result["paths"].items():
+        folder = Path(paths["summary"]).parent
+        print(f"{step}:")
+        print("\n".join(_describe(folder)))
+    if args.open and folder is not None:
+        webbrowser.open((folder / "map.html").resolve().as_uri())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
