@@ -150,3 +150,17 @@ def test_real_helsinki_bridge_and_tunnel_ends(tmp_path):
     nearest = nearest.groupby(level=0)["d"].min()
     assert gaps["nearest_hydrant_m"].to_numpy() == pytest.approx(nearest.sort_index().to_numpy())
     assert (gaps["gap"] == (nearest.sort_index().to_numpy() > 150.0)).all()
+
+
+def test_real_yuzhong_viaduct_and_tunnel_ends(yuzhong_osm, yuzhong_network):
+    """Yuzhong's OSM data maps 216 bridge and 120 tunnel ways; no hydrants at all."""
+    roads = road_set(yuzhong_network)
+    ends = bridge_tunnel_ends(yuzhong_osm, roads)
+    counts = ends["kind"].value_counts()
+    assert counts["bridge"] > 20 and counts["tunnel"] > 10
+    assert ends.geometry.within(roads.area.buffer(1e-6)).all()
+    assert not ends.duplicated(["kind", "node"]).any()
+    empty = np.zeros((0, 2))
+    cover = road_coverage(roads, empty, snap_points(roads.index, empty), measure="network",
+                          radius_m=150.0)
+    assert bridge_tunnel_gaps(ends, empty, cover.covered, radius_m=150.0)["gap"].all()
