@@ -30,9 +30,10 @@ metres, ``_km2`` square kilometres, ``_min`` minutes):
     ``band`` (e.g. ``"3–4 min"``), ``band_index`` (0 = fastest; ``len(breaks)``
     = beyond the last break; ``len(breaks) + 1`` = unreachable), ``length_m``.
 ``demand``
-    Demand points: ``weight``, ``highway``, ``name``, ``first_due_s``,
-    ``first_due_station``, ``second_due_s``, ``second_due_station``,
-    ``response_s``, ``covered``.
+    Demand points: ``weight``, ``first_due_s``, ``first_due_station``,
+    ``second_due_s``, ``second_due_station``, ``response_s``, ``covered``;
+    road samples add ``highway`` and ``name``; building demand adds ``id``,
+    ``floor_area_m2``, ``levels`` and ``highrise``.
 ``uncovered``
     The demand points with ``covered == False`` (same properties).
 ``hydrants``, ``hydrant_gaps``, ``proposed_hydrants``
@@ -102,6 +103,7 @@ _STATION_COLUMNS = [
 _DEMAND_COLUMNS = [
     "weight", "highway", "name", "first_due_s", "first_due_station",
     "second_due_s", "second_due_station", "response_s", "covered",
+    "id", "floor_area_m2", "levels", "highrise",
 ]
 
 
