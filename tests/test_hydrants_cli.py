@@ -76,3 +76,39 @@ def test_budget_needs_propose(tmp_path, capsys):
                  "--budget", "3", "--cache-dir", str(tmp_path / "cache")])
     assert code == 2
     assert "--propose" in capsys.readouterr().err
+
+
+def test_user_layer_stations_and_buildings(tmp_path, capsys):
+    """Generated (synthetic) layers over real Helsinki roads: two stations, three user
+    hydrants with statuses, OSM hydrants added, and one building."""
+    osm = shared(HELSINKI)
+    stations = tmp_path / "synthetic_stations.geojson"
+    gpd.GeoDataFrame({"id": ["S1", "S2"], "name": ["west", "east"], "type": ["level1"] * 2},
+                     geometry=gpd.points_from_xy([24.940, 24.950], [60.170, 60.172]),
+                     crs=4326).to_file(stations)
+    hydrants = tmp_path / "synthetic_hydrants.csv"
+    pd.DataFrame({"id": ["U1", "U2", "U3"], "lon": [24.9445, 24.9470, 24.9500],
+                  "lat": [60.1690, 60.1700, 60.1710],
+                  "status": ["完好", "损坏", "in service"]}).to_csv(hydrants, index=False)
+    buildings = tmp_path / "synthetic_buildings.geojson"
+    gpd.GeoDataFrame(geometry=gpd.GeoSeries.from_xy([24.9445], [60.16902], crs=4326)
+                     .to_crs(32635).buffer(3.0).to_crs(4326)).to_file(buildings)
+    out = tmp_path / "out"
+    with pytest.warns(UserWarning):
+        code = main(["hydrants", "--osm", str(osm), "--hydrants", str(hydrants),
+                     "--add-osm-hydrants", "--stations", str(stations), "--buildings",
+                     str(buildings), "--out", str(out), "--cache-dir", str(tmp_path / "cache")])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    assert summary["hydrants"]["by_source"]["user"] == 3
+    assert summary["hydrants"]["by_source"]["osm"] >= 30
+    # OSM hydrants have no status; of the three user ones, two work and one is broken.
+    assert summary["in_service"]["in_service"] == 2
+    assert summary["in_service"]["out_of_service"] == 1
+    assert summary["in_service_rate"] == pytest.approx(2 / 3)
+    assert summary["hydrants"]["wall_distance_checked"] is True
+    assert summary["hydrants"]["near_wall"] == ["U1"]
+    districts = {d["district"]: d for d in summary["districts"]}
+    assert set(districts) == {"S1", "S2"}
+    assert sum(d["hydrants"] for d in districts.values()) <= summary["hydrants"]["in_area"]
+    assert "proposed_hydrants.geojson" not in {p.name for p in out.iterdir()}
