@@ -1,8 +1,8 @@
 """Build → solve → check rules → cut → re-solve, and turn the outcome into a result.
 
 Every MILP model (LSCP, MCLP, backup, p-median, p-center assignment) goes
-through :func:`solve_with_rules`; the p-center bisection drives
-:func:`run_rounds` once per radius probe.
+through :func:`run_rounds` then :func:`finish`; the p-center bisection drives
+:func:`run_rounds` once per radius probe and carries the cuts between probes.
 """
 
 from __future__ import annotations
