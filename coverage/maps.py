@@ -168,6 +168,8 @@ def _for_display(gdf: gpd.GeoDataFrame, coord_system: str, columns: Sequence[str
 
 
 def _fmt_fields(fields: Sequence[tuple[str, str]], gdf: gpd.GeoDataFrame) -> tuple[list, list]:
+    if len(gdf) == 0:  # folium checks the fields against the features, and there are none
+        return [], []
     present = [(f, a) for f, a in fields if f in gdf.columns]
     return [f for f, _ in present], [a for _, a in present]
 

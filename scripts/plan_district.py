@@ -1,7 +1,7 @@
 """Plan one district from a scenario file and say, in plain words, what came out.
 
-Runs ``station-coverage plan`` (assess today's stations, then site new ones when the
-scenario has a ``[site]`` table), then prints coverage before and after, the stations
+Runs ``station-coverage plan`` (assess today's stations, site new ones when the
+scenario has a ``[site]`` table, check hydrants when it names them), then prints coverage before and after, the stations
 whose district is over its area cap, the solver line and where the maps and reports are.
 
 Usage::
@@ -52,12 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for step, reason in result["skipped"].items():
-        print(f"skipped {step}: {reason}")
     folder = None
     for step, paths in result["paths"].items():
-        folder = Path(paths["summary"]).parent
         print(f"{step}:")
+        if step == "hydrants":
+            print(f"  map: {paths['map']}   summary: {paths['summary']}")
+            continue
+        folder = Path(paths["summary"]).parent
         print("\n".join(_describe(folder)))
     if args.open and folder is not None:
         webbrowser.open((folder / "map.html").resolve().as_uri())

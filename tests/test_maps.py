@@ -167,3 +167,9 @@ def test_before_after_marks_proposed_and_closed(before, after):
     assert status["N1"] == "proposed" and status["S4"] == "closed" and status["S1"] == "existing"
     page = map_html(dual)
     assert "Before" in page and "After" in page and ".sync(" in page
+
+
+def test_empty_layer_draws_without_tooltip_fields(before):
+    empty = before.demand.iloc[:0]
+    page = map_html(coverage_map(before, layers={"uncovered": empty}, tiles="none"))
+    assert LAYER_NAMES["uncovered"] in page

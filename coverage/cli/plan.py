@@ -1,10 +1,12 @@
 """``station-coverage plan``: everything for one district from a TOML scenario file.
 
 A scenario names the data (OSM extract or place, boundary, stations,
-candidates), the travel model, the response standard and, optionally, a
-placement model. ``plan`` assesses today's stations (``<out>/assess/``), then,
-when the scenario has a ``[site]`` table, sites new stations and writes the
-before/after run (``<out>/site/``). ``data/geo/yuzhong.toml`` is a worked example.
+candidates, hydrants), the travel model, the response standard and, optionally,
+a placement model. ``plan`` assesses today's stations (``<out>/assess/``); when
+the scenario has a ``[site]`` table it sites new stations and writes the
+before/after run (``<out>/site/``); when it names hydrants (``data.hydrants`` or
+a ``[hydrants]`` table) it checks them against GB 50974 (``<out>/hydrants/``).
+``data/geo/yuzhong.toml`` is a worked example.
 
 Relative paths in ``[data]`` are relative to ``data.base``, itself relative to
 the scenario file (default: the scenario file's folder); ``out`` is relative
@@ -31,8 +33,21 @@ from coverage.cli.common import (
 )
 from coverage.errors import InputError
 from coverage.export import check_outputs, write_assessment, write_json, write_placement
+from coverage.gis_export import hydrant_layers, write_layers
+from coverage.hydrants import (
+    after_proposal,
+    assess_hydrants,
+    counted_points,
+    osm_hydrants,
+    propose_hydrants,
+    read_hydrants,
+)
+from coverage.hydrants.coverage import MEASURES
 from coverage.layers import read_points
+from coverage.maps import coverage_map, save_map
+from coverage.optimise import MODELS, SolveOptions
 from coverage.presets import STANDARDS, STATION_TYPES
+from coverage.siting import site_stations
 
 __all__ = ["SCHEMA", "Scenario", "load_scenario", "run_plan"]
 
@@ -51,6 +66,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "stations": (str, None, "station layer, or 'osm'"),
         "coord_system": (str, "wgs84", "coordinate system of point layers (gcj02 for Amap data)"),
         "candidates": (str, None, "candidate sites for new stations (default: arterial road nodes)"),
+        "hydrants": (str, None, "hydrant layer, or 'osm' for the emergency=fire_hydrant nodes of data.osm"),
     },
     "network": {
         "speeds": (str, "china_urban", "speed preset: china_urban or nfpa_iso"),
@@ -74,6 +90,14 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "time_limit_s": ((int, float), None, "solver wall-clock limit, s"),
         "mip_gap": ((int, float), 0.0, "relative gap at which the solver may stop"),
         "small_station_rules": (bool, True, "enforce the 2 km² and adjacency rules for small stations"),
+    },
+    "hydrants": {
+        "propose": (bool, True, "propose new hydrant sites"),
+        "measure": (str, "euclidean", "coverage the proposal must reach: euclidean or network (hose lay)"),
+        "budget": (int, None, "at most this many new hydrants (default: fewest for full coverage)"),
+        "strict_status": (bool, False, "count only hydrants recorded as in service"),
+        "solver": (str, "highs", "highs or cbc"),
+        "time_limit_s": ((int, float), 300.0, "solver wall-clock limit, s"),
     },
     "output": {
         "tiles": (str, "osm", "map basemap: osm, amap or none"),
@@ -99,6 +123,8 @@ class Scenario:
     data, network, assess, output : dict
     site : dict or None
         None when the file has no ``[site]`` table.
+    hydrants : dict or None
+        None when the file names no hydrants.
     """
 
     name: str
@@ -109,12 +135,13 @@ class Scenario:
     network: dict
     assess: dict
     site: dict | None
+    hydrants: dict | None
     output: dict
 
     def parameters(self) -> dict:
         """Flat ``table.key = value`` listing for reports."""
         out = {}
-        for table in ("network", "assess", "site", "output"):
+        for table in ("network", "assess", "site", "hydrants", "output"):
             for key, value in (getattr(self, table) or {}).items():
                 if value is not None:
                     out[f"{table}.{key}"] = value
@@ -175,8 +202,9 @@ def load_scenario(path: str | Path) -> Scenario:
     for key in ("osm", "boundary", "candidates"):
         if data[key] is not None:
             data[key] = _existing(base / data[key], key, path)
-    if data["stations"] is not None and data["stations"].lower() != "osm":
-        data["stations"] = _existing(base / data["stations"], "stations", path)
+    for key in ("stations", "hydrants"):
+        if data[key] is not None and data[key].lower() != "osm":
+            data[key] = _existing(base / data[key], key, path)
     if (data["osm"] is None) == (data["place"] is None):
         raise InputError("give exactly one of data.osm and data.place", source=path,
                          fix="set osm = 'path/to/extract.osm' (offline) or place = 'District, City'")
@@ -192,15 +220,21 @@ def load_scenario(path: str | Path) -> Scenario:
     _choice(assess_t["standard"], STANDARDS, "assess.standard", path)
     site = _table(tables["site"], "site", path) if "site" in tables else None
     if site is not None:
-        from coverage.optimise import MODELS
-
         _choice(site["model"], MODELS, "site.model", path)
         _choice(site["new_type"], STATION_TYPES, "site.new_type", path)
+    hydrants = None
+    if "hydrants" in tables or data["hydrants"] is not None:
+        hydrants = _table(tables.get("hydrants", {}), "hydrants", path)
+        data["hydrants"] = data["hydrants"] or "osm"
+        _choice(hydrants["measure"], MEASURES, "hydrants.measure", path)
+        if data["hydrants"] == "osm" and data["osm"] is None:
+            raise InputError("hydrants = 'osm' needs data.osm", source=path,
+                             fix="name a hydrant layer in data.hydrants, or use a local OSM extract")
     output = _table(tables.get("output", {}), "output", path)
     return Scenario(
         name=top["name"] or path.stem, path=path, base=base,
         out=None if top["out"] is None else base / top["out"],
-        data=data, network=network, assess=assess_t, site=site, output=output,
+        data=data, network=network, assess=assess_t, site=site, hydrants=hydrants, output=output,
     )
 
 
@@ -223,14 +257,33 @@ def _namespace(s: Scenario, *, no_cache: bool) -> argparse.Namespace:
     )
 
 
-def _site_step():
-    """The siting library call, when that part of the package is installed."""
-    try:
-        from coverage.optimise import SolveOptions
-        from coverage.siting import site_stations
-    except ImportError:
-        return None
-    return site_stations, SolveOptions
+def _hydrant_step(scenario: Scenario, args: argparse.Namespace, before, out: Path, out_opts: dict) -> dict:
+    """GB 50974 hydrant checks (and proposals), written to ``out``."""
+    cfg = scenario.hydrants
+    # A hose is laid on foot: roads under a height limit stay in the network.
+    network = network_from_args(argparse.Namespace(**{**vars(args), "apparatus_height_m": 0.0}))
+    if scenario.data["hydrants"] == "osm":
+        hydrants, source = osm_hydrants(scenario.data["osm"]), str(scenario.data["osm"])
+    else:
+        source = str(scenario.data["hydrants"])
+        hydrants = read_hydrants(scenario.data["hydrants"], coord_system=scenario.data["coord_system"])
+    if len(hydrants) == 0:
+        raise InputError("no hydrant found", source=source, fix="name a hydrant layer in data.hydrants")
+    report = assess_hydrants(network, hydrants, osm=scenario.data["osm"], districts=before.districts,
+                             count_unknown=not cfg["strict_status"], source=source)
+    proposal = after = None
+    if cfg["propose"]:
+        xy, snap, _ = counted_points(report.hydrants, report.roads)
+        proposal = propose_hydrants(
+            report.roads, xy, snap, measure=cfg["measure"], budget=cfg["budget"],
+            options=SolveOptions(solver=cfg["solver"], time_limit=float(cfg["time_limit_s"])),
+        )
+        after = after_proposal(report, proposal)
+    layers = hydrant_layers(report, proposal)
+    paths = {"summary": write_json(report.summary(proposal, after), out / "summary.json")}
+    paths.update(write_layers(layers, out, gpkg_crs=out_opts["gpkg_crs"], gcj02=out_opts["gcj02"]))
+    paths["map"] = save_map(coverage_map(before, hydrants=layers, tiles=out_opts["tiles"]), out / "map.html")
+    return paths
 
 
 def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: bool = False) -> dict[str, Any]:
@@ -248,24 +301,20 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
     Returns
     -------
     dict
-        ``steps`` (names run), ``skipped`` (step to reason), ``paths``
-        (``assess`` and ``site`` output maps), ``plan`` (path of ``plan.json``).
+        ``steps`` (names run), ``paths`` (step to its outputs, by role) and
+        ``plan`` (path of ``plan.json``).
     """
     target = out if out is not None else scenario.out
     if target is None:
         raise InputError("no output folder", source=scenario.path, fix="set out = '...' or pass --out DIR")
-    inputs = [scenario.path] + [scenario.data[k] for k in ("osm", "boundary", "candidates")]
-    if isinstance(scenario.data["stations"], Path):
-        inputs.append(scenario.data["stations"])
+    inputs = [scenario.path] + [v for k, v in scenario.data.items() if isinstance(v, Path)]
     root = check_outputs(target, inputs)
     args = _namespace(scenario, no_cache=no_cache)
-    site = _site_step() if scenario.site is not None else None
     names = ["road network", "stations", "assess", "assess outputs"]
-    if site is not None:
+    if scenario.site is not None:
         names += ["site", "site outputs"]
-    skipped = {}
-    if scenario.site is not None and site is None:
-        skipped["site"] = "coverage.siting is not available in this installation"
+    if scenario.hydrants is not None:
+        names += ["hydrants"]
     out_opts = {"tiles": scenario.output["tiles"], "gpkg_crs": scenario.output["gpkg_crs"],
                 "gcj02": scenario.output["gcj02"]}
     paths: dict[str, dict] = {}
@@ -281,8 +330,7 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
         bar.next()
         paths["assess"] = write_assessment(before, check_outputs(root / "assess", []), **out_opts)
         bar.next()
-        if site is not None:
-            site_stations, solve_options = site
+        if scenario.site is not None:
             cfg = scenario.site
             candidates = None
             if scenario.data["candidates"] is not None:
@@ -293,8 +341,8 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
             run = site_stations(
                 network, stations, model=cfg["model"], p=cfg["p"], candidates=candidates,
                 standard=scenario.assess["standard"], new_type=cfg["new_type"],
-                options=solve_options(solver=cfg["solver"], time_limit=cfg["time_limit_s"],
-                                      mip_gap=float(cfg["mip_gap"])),
+                options=SolveOptions(solver=cfg["solver"], time_limit=cfg["time_limit_s"],
+                                     mip_gap=float(cfg["mip_gap"])),
                 small_station_rules=cfg["small_station_rules"],
                 demand=before.demand_set, index=before.index,
             )
@@ -304,16 +352,18 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
                 parameters=scenario.parameters(), **out_opts,
             )
             bar.next()
+        if scenario.hydrants is not None:
+            paths["hydrants"] = _hydrant_step(scenario, args, before, check_outputs(root / "hydrants", []),
+                                              out_opts)
+            bar.next()
     plan = {
         "scenario": str(scenario.path),
         "name": scenario.name,
         "steps": [n for n in names if not n.endswith("outputs")],
-        "skipped": skipped,
         "parameters": scenario.parameters(),
         "outputs": {step: {k: str(v) for k, v in p.items()} for step, p in paths.items()},
     }
-    return {"steps": plan["steps"], "skipped": skipped, "paths": paths,
-            "plan": write_json(plan, root / "plan.json")}
+    return {"steps": plan["steps"], "paths": paths, "plan": write_json(plan, root / "plan.json")}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -324,11 +374,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p = sub.add_parser(
         "plan",
-        help="run assess (and site, when the scenario asks) for one district from a TOML scenario",
+        help="run assess, site and hydrants for one district from a TOML scenario",
         description="Run everything for one district from a scenario file: assess today's stations, "
-        "then site new stations when the file has a [site] table. Outputs: OUT/assess/, OUT/site/ "
-        "(summary.json, GeoJSON layers, layers.gpkg, CSV tables, map.html, report.html) and "
-        "OUT/plan.json. Example: data/geo/yuzhong.toml.",
+        "site new stations when the file has a [site] table, and check hydrants against GB 50974 "
+        "when it names them. Outputs: OUT/assess/ and OUT/site/ (summary.json, GeoJSON layers, "
+        "layers.gpkg, CSV tables, map.html, report.html), OUT/hydrants/ (summary.json, hydrant "
+        "layers, map.html) and OUT/plan.json. Example: data/geo/yuzhong.toml.",
         epilog="scenario keys:\n" + keys,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -342,8 +393,6 @@ def run(args: argparse.Namespace) -> int:
     """Load the scenario and run it."""
     scenario = load_scenario(args.scenario)
     result = run_plan(scenario, args.out, no_cache=args.no_cache)
-    for step, reason in result["skipped"].items():
-        print(f"skipped {step}: {reason}")
     for step, paths in result["paths"].items():
         folder = Path(next(iter(paths.values()))).parent
         print(f"{step}: {folder}/ ({len(paths)} files)")
