@@ -656,22 +656,17 @@ def map_html(fmap: folium.Map | folium.plugins.DualMap, *, assets: str = "inline
     if assets == "cdn":
         return page
 
-    def script(match: re.Match) -> str:
+    def inline(match: re.Match, tag: str) -> str:
         url = match.group(1)
-        if url not in _CDN_ASSETS:
-            warnings.warn(f"map script {url} is not vendored; the page needs the network for it", stacklevel=3)
+        if url not in _CDN_ASSETS or not (_STATIC / _CDN_ASSETS[url]).is_file():
+            # A plugin added by the caller, or an install without coverage/static: keep the link.
+            warnings.warn(f"map asset {url} is not vendored here; the page needs the network for it",
+                          stacklevel=4)
             return match.group(0)
-        return f"<script>{_inline_asset(url)}</script>"
+        return f"<{tag}>{_inline_asset(url)}</{tag}>"
 
-    def style(match: re.Match) -> str:
-        url = match.group(1)
-        if url not in _CDN_ASSETS:
-            warnings.warn(f"map stylesheet {url} is not vendored; the page needs the network for it", stacklevel=3)
-            return match.group(0)
-        return f"<style>{_inline_asset(url)}</style>"
-
-    page = re.sub(r'<script src="([^"]+)"></script>', script, page)
-    return re.sub(r'<link rel="stylesheet" href="([^"]+)"/>', style, page)
+    page = re.sub(r'<script src="([^"]+)"></script>', lambda m: inline(m, "script"), page)
+    return re.sub(r'<link rel="stylesheet" href="([^"]+)"/>', lambda m: inline(m, "style"), page)
 
 
 def save_map(fmap: folium.Map | folium.plugins.DualMap, path: str | Path, *, assets: str = "inline") -> Path:

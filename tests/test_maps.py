@@ -173,3 +173,11 @@ def test_empty_layer_draws_without_tooltip_fields(before):
     empty = before.demand.iloc[:0]
     page = map_html(coverage_map(before, layers={"uncovered": empty}, tiles="none"))
     assert LAYER_NAMES["uncovered"] in page
+
+
+def test_unvendored_plugin_keeps_its_link_with_a_warning(before):
+    fmap = coverage_map(before, tiles="none")
+    folium.plugins.MiniMap().add_to(fmap)  # a plugin whose script is not vendored
+    with pytest.warns(UserWarning, match="not vendored"):
+        page = map_html(fmap)
+    assert re.search(r'<script src="https://[^"]*[Mm]ini[Mm]ap', page)
