@@ -75,7 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="building footprints (OSM .osm or polygon layer) for the 5 m "
                    "wall-distance check")
     g.add_argument("--stations", type=Path, metavar="FILE",
-                   help="station layer: figures per station district (network Voronoi)")
+                   help="station layer: coverage and in-service rate per station district "
+                   "(network Voronoi of the engines' travel times); without it the figures "
+                   "are per OSM road class only")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     q = p.add_argument_group("proposals")
     q.add_argument("--propose", action="store_true", help="propose new hydrant sites")
