@@ -25,6 +25,7 @@ from coverage.hydrants import (
     combine_hydrants,
     counted_points,
     hydrant_map,
+    in_service_rate,
     osm_hydrants,
     propose_hydrants,
     read_buildings,
@@ -200,7 +201,8 @@ def _print(report, proposal, after) -> None:
         print(f"bridge heads / tunnel portals without a hydrant within "
               f"{r.protection_radius_m:g} m: {int(report.bridges['gap'].sum())} of "
               f"{len(report.bridges)}")
-    rate = report.summary()["in_service"]
+    in_area = report.hydrants[report.hydrants["in_area"]]
+    rate = in_service_rate(in_area["status"], r.in_service_target)
     print(f"in service: {_share(rate['rate'])} of {rate['in_service'] + rate['out_of_service']} "
           f"hydrants of known status ({rate['unknown']} unknown); target "
           f"{r.in_service_target:.0%}")

@@ -115,7 +115,7 @@ def euclidean_reach(roads: Roads, xy: np.ndarray, radius_m: float) -> Intervals:
     return Intervals.build(roads.piece_seg[piece], start, end, pt)
 
 
-def _incidence(roads: Roads) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _incidence(roads: Roads) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each node, the segments that start (side 0) or end (side 1) there."""
     idx = roads.index
     m = idx.n_segments
@@ -124,7 +124,7 @@ def _incidence(roads: Roads) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     side = np.concatenate([np.zeros(m, np.int8), np.ones(m, np.int8)])
     order = np.argsort(node, kind="stable")
     ptr = np.searchsorted(node[order], np.arange(idx.n_nodes + 1))
-    return ptr, seg[order], side[order], node[order]
+    return ptr, seg[order], side[order]
 
 
 def network_reach(
@@ -153,7 +153,7 @@ def network_reach(
     length = roads.length_m
     residual = radius_m - snap.dist_m
     pos = snap.frac * length[snap.seg]
-    ptr, inc_seg, inc_side, _ = _incidence(roads)
+    ptr, inc_seg, inc_side = _incidence(roads)
     base = roads.hose_csr.tocoo()
     parts: list[tuple[np.ndarray, ...]] = []
 

@@ -106,11 +106,6 @@ class HydrantReport:
     districts: pd.DataFrame | None
     count_unknown: bool
 
-    @property
-    def counted(self) -> gpd.GeoDataFrame:
-        """The hydrants that count for coverage, spacing and bridges."""
-        return self.hydrants[self.hydrants["counted"]]
-
     def summary(self, proposal: Proposal | None = None,
                 after: AfterProposal | None = None) -> dict:
         """The ``summary.json`` content (plain JSON types)."""
