@@ -50,14 +50,25 @@ class DemandSet:
 
     @classmethod
     def from_roads(cls, index: RoadIndex, boundary, *, step_m: float = 50.0) -> DemandSet:
-        """Road samples every ``step_m`` inside ``boundary`` (network CRS)."""
+        """Road samples every ``step_m`` inside ``boundary`` (network CRS).
+
+        Every sample counts as demand, but only samples on surface roads claim
+        land: nobody reaches the buildings beside a tunnel or under a viaduct
+        from it, and letting such points claim land would scatter a station's
+        district into slivers around roads that merely pass through.
+        """
         points, snap = road_demand(index, step_m=step_m, area=boundary)
         if len(points) == 0:
             raise InputError(
                 "no road of the network lies inside the boundary",
                 fix="check that the boundary and the OSM extract cover the same place",
             )
-        cells = demand_cells(snap.xy, boundary)
+        surface = ~(index.seg_bridge[snap.seg] | index.seg_tunnel[snap.seg])
+        if not surface.any():
+            surface[:] = True
+        cells = np.empty(len(points), dtype=object)
+        cells[:] = shapely.Polygon()
+        cells[surface] = demand_cells(snap.xy[surface], boundary)
         return cls(points, snap, cells, shapely.area(cells) / 1e6)
 
     @classmethod

@@ -70,6 +70,8 @@ class RoadIndex:
         The ``(u, v, key)`` graph edge each segment was built from.
     seg_highway, seg_name : ndarray of str, shape (m,)
         Road class and name.
+    seg_bridge, seg_tunnel : ndarray of bool, shape (m,)
+        OSM ``bridge`` / ``tunnel`` flags.
     tree : shapely.STRtree
         Spatial index over ``seg_geometry``.
     """
@@ -87,6 +89,8 @@ class RoadIndex:
     seg_edge: np.ndarray
     seg_highway: np.ndarray
     seg_name: np.ndarray
+    seg_bridge: np.ndarray
+    seg_tunnel: np.ndarray
     tree: STRtree
 
     @property
@@ -178,7 +182,9 @@ def build_index(network: RoadNetwork | nx.MultiDiGraph) -> RoadIndex:
     node_xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype=float)
 
     edges = sorted(graph.edges(keys=True, data=True), key=lambda e: (pos[e[0]], pos[e[1]], str(e[2])))
-    seg_u, seg_v, fwd, bwd, length, geom, edge_key, highway, name = ([] for _ in range(9))
+    seg_u, seg_v, fwd, bwd, length, geom, edge_key, highway, name, bridge, tunnel = (
+        [] for _ in range(11)
+    )
     # A two-way road is two directed edges with reversed geometry; pair them into one
     # segment so a point on it is snapped once and can be left in either direction.
     awaiting_reverse: dict[tuple[int, int], list[int]] = {}
@@ -200,6 +206,8 @@ def build_index(network: RoadNetwork | nx.MultiDiGraph) -> RoadIndex:
         edge_key.append((u, v, k))
         highway.append(str(d.get("highway", "")))
         name.append(str(d.get("name", "") or ""))
+        bridge.append(bool(d.get("bridge", False)))
+        tunnel.append(bool(d.get("tunnel", False)))
         awaiting_reverse.setdefault((iv, iu), []).append(seg)
 
     n = len(node_ids)
@@ -227,6 +235,8 @@ def build_index(network: RoadNetwork | nx.MultiDiGraph) -> RoadIndex:
         seg_edge=keys,
         seg_highway=np.asarray(highway, dtype=object),
         seg_name=np.asarray(name, dtype=object),
+        seg_bridge=np.asarray(bridge, dtype=bool),
+        seg_tunnel=np.asarray(tunnel, dtype=bool),
         tree=STRtree(geometry),
     )
 

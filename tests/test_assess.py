@@ -122,3 +122,13 @@ def test_station_two_km_from_any_road_is_a_clear_error(yuzhong_network, yuzhong_
     bad.loc[0, "geometry"] = far.iloc[0]
     with pytest.raises(InputError, match=r"S1.*from any drivable road"):
         assess(yuzhong_network, bad, index=yuzhong_index, stations_source="stations.geojson")
+
+
+def test_only_surface_roads_claim_land(result, yuzhong_index):
+    demand = result.demand_set
+    passing = yuzhong_index.seg_bridge[demand.snap.seg] | yuzhong_index.seg_tunnel[demand.snap.seg]
+    assert passing.any() and (~passing).any()
+    assert (demand.cell_km2[passing] == 0).all()
+    # Yet every sample is demand: bridges and tunnels still need reaching.
+    assert result.demand["weight"][passing].sum() > 0
+    assert demand.cell_km2.sum() == pytest.approx(result.districts["district_km2"].sum(), rel=1e-9)
