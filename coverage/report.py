@@ -15,7 +15,7 @@ import html
 import io
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -376,7 +376,7 @@ def report_html(
         f"<tr><td>{html.escape(k)}</td><td class='l'>{v}</td><td class='l'>{html.escape(src)}</td></tr>"
         for k, v, src in parameter_rows(runs, parameters)
     )
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>
 <body>

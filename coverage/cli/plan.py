@@ -16,11 +16,10 @@ to the same base.
 from __future__ import annotations
 
 import argparse
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from coverage.assess import assess
 from coverage.cli.common import (
