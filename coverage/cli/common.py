@@ -75,6 +75,7 @@ def network_from_args(args: argparse.Namespace) -> RoadNetwork:
         travel_model=travel_model_from_args(args),
         crs=args.crs,
         cache_dir=False if args.no_cache else args.cache_dir,
+        connectivity=getattr(args, "connectivity", "strong"),
     )
     if args.osm is not None:
         return load_network(osm=args.osm, **kwargs)

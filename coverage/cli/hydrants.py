@@ -128,7 +128,10 @@ def run(args: argparse.Namespace) -> int:
     steps = ["road network", "hydrants", "districts", "checks", "proposal", "outputs"]
     with Steps(steps, desc="hydrants") as bar:
         # A hose is laid on foot: roads under a height limit stay in the network.
-        network = network_from_args(argparse.Namespace(**{**vars(args), "apparatus_height_m": 0.0}))
+        # Hose is laid on foot: height limits and one-way rules do not apply to it.
+        network = network_from_args(
+            argparse.Namespace(**{**vars(args), "apparatus_height_m": 0.0, "connectivity": "weak"})
+        )
         bar.next()
         hydrants, source = _hydrant_layer(args)
         buildings = None if args.buildings is None else read_buildings(args.buildings)

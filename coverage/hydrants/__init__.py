@@ -7,8 +7,9 @@ Quick start::
     from coverage.hydrants import (after_proposal, assess_hydrants, counted_points,
                                    osm_hydrants, propose_hydrants)
 
-    # A hose passes under a height limit: keep those roads (apparatus_height_m=0).
-    net = load_network(osm=path, travel_model=replace(CHINA_URBAN, apparatus_height_m=0))
+    # Hose is laid on foot: keep roads under a height limit and ignore one-way rules.
+    net = load_network(osm=path, travel_model=replace(CHINA_URBAN, apparatus_height_m=0),
+                       connectivity="weak")
     report = assess_hydrants(net, osm_hydrants(path), osm=path)
     report.euclidean.share, report.network.share, len(report.spacing.violations)
     xy, snap, _ = counted_points(report.hydrants, report.roads)

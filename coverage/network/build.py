@@ -51,6 +51,7 @@ __all__ = ["SCC_REASON", "load_network"]
 
 WGS84 = "EPSG:4326"
 SCC_REASON = "outside largest strongly connected component"
+WCC_REASON = "outside largest weakly connected component"
 
 
 def _polygonal(geom: BaseGeometry, what: str, source: str | None) -> Polygon | MultiPolygon:
@@ -264,6 +265,7 @@ def load_network(
     crs: Any = None,
     dem: str | Path | None = None,
     cache_dir: str | Path | None | bool = None,
+    connectivity: str = "strong",
     progress: bool = True,
 ) -> RoadNetwork:
     """Build (or read from cache) the emergency-vehicle road network of a district.
@@ -298,13 +300,17 @@ def load_network(
         False = no cache. The key covers the file's bytes (or the query), the
         district, buffer, travel model, CRS, DEM and way filter. Online results
         are cached too: delete the entry to fetch fresh OSM data.
+    connectivity : {"strong", "weak"}
+        Keep the largest strongly connected component (default: every node can
+        reach every other by car, one-way rules included), or the largest weakly
+        connected one, for uses that ignore one-way rules such as laying hose.
     progress : bool
         Show tqdm progress bars.
 
     Returns
     -------
     RoadNetwork
-        Largest strongly connected component in ``crs``, with the attributes its
+        Largest strongly (or weakly) connected component in ``crs``, with the attributes its
         docstring lists, the study area and district in ``crs``, and a report of
         every removal.
 
@@ -321,8 +327,11 @@ def load_network(
     target_crs = _metric_crs(crs)
     dem_path = None if dem is None else Path(dem)
     dem_crs = None if dem_path is None else _check_dem(dem_path)
+    if connectivity not in ("strong", "weak"):
+        raise InputError(f"unknown connectivity {connectivity!r}", fix="use 'strong' or 'weak'")
     way_filter = emergency_filter()
     key = cache.cache_key({
+        "connectivity": connectivity,
         **req.key_parts,
         "district": None if req.district is None else shapely.to_wkb(req.district, hex=True),
         "buffer_m": float(buffer_m),
@@ -344,7 +353,7 @@ def load_network(
                 report=replace(hit["report"], from_cache=True), travel_model=travel_model,
             )
     dem_arg = None if dem_path is None else (dem_path, dem_crs)
-    network = _build(req, way_filter, travel_model, target_crs, dem_arg, buffer_m, progress)
+    network = _build(req, way_filter, travel_model, target_crs, dem_arg, buffer_m, progress, connectivity)
     if cache_path is not None:
         cache.write(cache_path, key, {
             "graph": network.graph, "crs": network.crs.to_wkt(),
@@ -362,6 +371,7 @@ def _build(
     dem: tuple[Path, Any] | None,
     buffer_m: float,
     progress: bool,
+    connectivity: str = "strong",
 ) -> RoadNetwork:
     dropped_edges: dict[str, int] = {}
     dropped_nodes: dict[str, int] = {}
@@ -427,9 +437,10 @@ def _build(
         if G.number_of_edges() == 0:
             core = nx.MultiDiGraph(**G.graph)
         else:
-            core = ox.truncate.largest_component(G, strongly=True)
-        _add(dropped_nodes, SCC_REASON, len(G) - len(core))
-        _add(dropped_edges, SCC_REASON, _edge_count_drop(G, core))
+            core = ox.truncate.largest_component(G, strongly=connectivity == "strong")
+        reason = SCC_REASON if connectivity == "strong" else WCC_REASON
+        _add(dropped_nodes, reason, len(G) - len(core))
+        _add(dropped_edges, reason, _edge_count_drop(G, core))
         stages.update()
 
     if core.number_of_edges() == 0:
