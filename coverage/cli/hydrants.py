@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -88,6 +89,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--budget", type=int, default=None, metavar="N",
                    help="at most N new hydrants, maximising covered road length "
                    "(default: the fewest for 100 %%)")
+    q.add_argument("--meet-spacing", action="store_true",
+                   help="also meet the 120 m spacing rule: propose for hose-lay coverage within half "
+                   "the spacing (60 m) along the road, which keeps consecutive hydrants on a road at "
+                   "most 120 m apart (a sufficient, slightly conservative condition)")
     q.add_argument("--time-limit", type=float, default=300.0, metavar="S",
                    help="solver time limit, seconds (default 300)")
     q.add_argument("--solver", choices=("highs", "cbc"), default="highs",
@@ -152,8 +157,13 @@ def run(args: argparse.Namespace) -> int:
         proposal = after = None
         if args.propose:
             xy, snap, _ = counted_points(report.hydrants, report.roads)
-            proposal = propose_hydrants(report.roads, xy, snap, measure=args.measure,
-                                        budget=args.budget, rules=GB50974, options=options)
+            measure, rules = args.measure, GB50974
+            if args.meet_spacing:
+                measure = "network"
+                radius = min(GB50974.protection_radius_m, GB50974.max_spacing_m / 2)
+                rules = replace(GB50974, protection_radius_m=radius)
+            proposal = propose_hydrants(report.roads, xy, snap, measure=measure,
+                                        budget=args.budget, rules=rules, options=options)
             after = after_proposal(report, proposal)
         bar.next()
         paths = _write(report, proposal, after, out)
