@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -58,16 +59,22 @@ def check_outputs(out_dir: str | Path, inputs: Iterable[str | Path | None]) -> P
     return out
 
 
-def atomic_write(path: str | Path, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
+@contextmanager
+def atomic_path(path: str | Path, *, suffix: str = ""):
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    The temporary file does not exist when the block starts (some writers, such
+    as GDAL's, must create their file themselves). On any error it is removed
+    and ``path`` is left untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
     try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
-            fh.write(data)
-        # mkstemp creates 0600; outputs are ordinary user files, so honour the umask.
+        yield Path(tmp)
+        # mkstemp-style files are 0600; outputs are ordinary user files, so honour the umask.
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -75,7 +82,16 @@ def atomic_write(path: str | Path, data: str | bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
+    with atomic_path(path) as tmp:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8")
+    return Path(path)
 
 
 def _jsonable(obj):

@@ -46,8 +46,6 @@ data) are written to a ``gcj02/`` subfolder and are *not* WGS84.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -61,7 +59,7 @@ from shapely.ops import substring
 
 from coverage.coordsys import from_wgs84
 from coverage.errors import InputError
-from coverage.export import atomic_write, write_geojson
+from coverage.export import atomic_path, atomic_write, write_geojson
 from coverage.isochrones import DEFAULT_BREAKS_MIN, service_areas
 
 __all__ = [
@@ -382,24 +380,13 @@ def write_geopackage(
     """
     target = _crs(crs)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".gpkg", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # GDAL must create the file itself
-    try:
+    with atomic_path(path, suffix=".gpkg") as tmp:
         for name in _ordered(layers):
             _check_name(name)
             layer = layers[name].to_crs(target)
             layer = _plain_columns(layer)
             kwargs = {"geometry_type": "Unknown"} if len(layer) == 0 else {}
-            pyogrio.write_dataframe(layer, tmp, layer=name, driver="GPKG", append=Path(tmp).exists(), **kwargs)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            pyogrio.write_dataframe(layer, tmp, layer=name, driver="GPKG", append=tmp.exists(), **kwargs)
     return path
 
 
