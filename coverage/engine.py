@@ -372,9 +372,10 @@ def travel_time_matrix(
             rows.append(r + start)
             cols.append(c)
             data.append(times[r, c])
+    # nonzero() walks row-major, so entries already come in CSR order: no sort needed.
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(np.concatenate(rows), minlength=len(src)))])
     return sp.csr_matrix(
-        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(len(src), len(dst)),
+        (np.concatenate(data), np.concatenate(cols), indptr), shape=(len(src), len(dst))
     )
 
 
