@@ -19,6 +19,7 @@ from coverage.optimise.runner import (
     Built,
     Clock,
     finish,
+    initial_cuts,
     precheck_failure,
     rules_active,
     run_rounds,
@@ -112,7 +113,8 @@ def backup(problem: PlacementProblem, p: int | None = None, *,
         count = A @ mask.astype(np.int64)
         return float(problem.weights[count >= 2].sum())
 
-    state = run_rounds(problem, build, options, clock, check, [], max_cut_rounds)
+    state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
+                       max_cut_rounds)
     result = finish(
         problem, model="backup", method=method, options=options, clock=clock, state=state,
         evaluate=twice, uncoverable=rows.uncoverable, presolve=rows.report, details=details,

@@ -14,6 +14,7 @@ from coverage.optimise.runner import (
     Built,
     Clock,
     finish,
+    initial_cuts,
     precheck_failure,
     rules_active,
     run_rounds,
@@ -77,7 +78,8 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
         return Built(lp, x, cols, constant=float(n_forced_new),
                      impossible=add_cuts(lp, x, cols, cuts))
 
-    state = run_rounds(problem, build, options, clock, check, [], max_cut_rounds)
+    state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
+                       max_cut_rounds)
     return finish(
         problem, model="lscp", method=method, options=options, clock=clock, state=state,
         evaluate=lambda mask, _: float((mask & ~problem.is_fixed).sum()),

@@ -16,6 +16,7 @@ from coverage.optimise.runner import (
     Built,
     Clock,
     finish,
+    initial_cuts,
     precheck_failure,
     rules_active,
     run_rounds,
@@ -89,7 +90,8 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         return Built(lp, x, cols, constant=rows.settled_weight,
                      impossible=add_cuts(lp, x, cols, cuts))
 
-    state = run_rounds(problem, build, options, clock, check, [], max_cut_rounds)
+    state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
+                       max_cut_rounds)
     result = finish(
         problem, model="mclp", method=method, options=options, clock=clock, state=state,
         evaluate=lambda _, fd: float(problem.weights[fd <= radius].sum()),

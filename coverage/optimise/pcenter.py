@@ -33,6 +33,7 @@ from coverage.optimise.runner import (
     Built,
     Clock,
     finish,
+    initial_cuts,
     precheck_failure,
     rules_active,
     run_rounds,
@@ -126,7 +127,8 @@ def _assignment(problem, p, cols, options, presolve, check, max_cut_rounds, labe
         add_site_constraints(lp, x, problem, cols, p)
         return Built(lp, x, cols, impossible=add_cuts(lp, x, cols, cuts))
 
-    state = run_rounds(problem, build, options, clock, check, [], max_cut_rounds)
+    state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
+                       max_cut_rounds)
     return finish(problem, model="pcenter", method=label, options=options, clock=clock,
                   state=state, evaluate=worst, uncoverable=uncoverable,
                   presolve=rows.report, details=details, infeasible_hint=hint)
@@ -144,7 +146,7 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
         lo = int(np.searchsorted(values, lo_val))
         hi = values.size - 1
     checking = rules_active(problem, check)
-    cuts: list[Cut] = []
+    cuts: list[Cut] = initial_cuts(problem, clock)
     probes: list[tuple[float, str]] = []
     best = None  # (radius, Rounds, report)
     last = None

@@ -17,6 +17,7 @@ from coverage.optimise.runner import (
     Built,
     Clock,
     finish,
+    initial_cuts,
     precheck_failure,
     rules_active,
     run_rounds,
@@ -87,7 +88,8 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
         return Built(lp, x, cols, constant=rows.settled_cost,
                      impossible=add_cuts(lp, x, cols, cuts))
 
-    state = run_rounds(problem, build, options, clock, check, [], max_cut_rounds)
+    state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
+                       max_cut_rounds)
     result = finish(
         problem, model="pmedian", method=method, options=options, clock=clock, state=state,
         evaluate=lambda _, fd: float((problem.weights[reachable] * fd[reachable]).sum()),

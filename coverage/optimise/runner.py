@@ -3,6 +3,8 @@
 Every MILP model (LSCP, MCLP, backup, p-median, p-center assignment) goes
 through :func:`run_rounds` then :func:`finish`; the p-center bisection drives
 :func:`run_rounds` once per radius probe and carries the cuts between probes.
+With the district-area rule on, the first model already holds the cuts of
+:func:`initial_cuts` (see :mod:`coverage.optimise.rules`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from coverage.optimise.backend import Outcome, SolveOptions
 from coverage.optimise.matrix import nearest_open
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
-from coverage.optimise.rules import Check, Violation, cut_for, violations
-from coverage.optimise.sites import Columns, Cut, open_mask
+from coverage.optimise.rules import Check, Violation, cut_for, seed_cuts, violations
+from coverage.optimise.sites import Columns, Cut, classify, open_mask
 
 
 class Clock:
@@ -73,6 +75,13 @@ class Rounds:
     mask: np.ndarray | None = None
     rounds: int = 0
     violations: list[Violation] = field(default_factory=list)
+    cuts: int = 0
+
+
+def initial_cuts(problem: PlacementProblem, clock: Clock) -> list[Cut]:
+    """Area cuts to put in the first model (:func:`~coverage.optimise.rules.seed_cuts`)."""
+    with clock.building():
+        return seed_cuts(problem, classify(problem))
 
 
 def rules_active(problem: PlacementProblem, check: Check | None) -> bool:
@@ -104,6 +113,7 @@ def run_rounds(problem: PlacementProblem, build: Callable[[list[Cut]], Built],
     checking = rules_active(problem, check)
     while True:
         state.rounds += 1
+        state.cuts = len(cuts)
         with clock.building():
             built = build(cuts)
         state.built = built
@@ -138,6 +148,7 @@ def finish(problem: PlacementProblem, *, model: str, method: str, options: Solve
     details = {**details, "solver_run_s": clock.solver_run_s}
     if state.rounds > 1 or rules_active(problem, None):
         details["cut_rounds"] = state.rounds
+        details.setdefault("cuts", state.cuts)
     common = dict(model=model, solver=solver, method=method, solve_s=clock.solve_s,
                   build_s=clock.build_s, uncoverable=uncoverable, presolve=presolve,
                   details=details)
