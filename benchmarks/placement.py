@@ -1,12 +1,19 @@
 """Placement benchmark: coverage.optimise vs PySAL spopt, same matrices, same solver, one run.
 
-Instances (seeded, generated here, no geography):
+Instances:
 
-- ``mclp``: 5,000 demand × 200 candidate points uniform in a 10 km square,
-  Euclidean metres as cost, coverage radius 1,200, p = 20, integer weights 1–100.
-- ``pcenter``: 1,000 demand × 100 candidates, same layout, p = 10.
-- ``--yuzhong PATH``: a saved ``.npz`` instance (see :func:`load_npz`), run as
-  MCLP and p-center.
+- ``random-mclp``: 5,000 demand × 200 candidate points uniform in a 10 km
+  square, Euclidean metres as cost, coverage radius 1,200, p = 20, integer
+  weights 1–100 (seeded, generated here).
+- ``random-pcenter``: 1,000 demand × 100 candidates, same layout, p = 10.
+- ``yuzhong``: the real Yuzhong siting instance, built by the library from the
+  shared data (``--data``, default ``../shared/data``; skipped with a message
+  when missing): :func:`coverage.siting.site_stations`'s demand × column
+  travel-time matrix (the 4 existing stations fixed, the default candidate
+  sites on 主次干路), MCLP with p = 3 and the GB 51080 threshold of 240 s. Both
+  sides solve it *without* the small-station rules (spopt has none); an extra
+  row ``ours+rules`` solves it with the 建标152 rules that ``site`` enforces
+  (district ≤ 2 km², district borders a full station's).
 - ``--orlib 1-15``: OR-Library pmed instances, p-median, ours only, checked
   against ``pmedopt.txt``.
 
@@ -17,8 +24,8 @@ returns for a time-limited incumbent), shown next to HiGHS's own model status
 read from the same solver object. For ours, *build* is presolve plus model
 construction, *solve* the solver call, and ``status`` is the package's honest one.
 
-Usage: ``python benchmarks/placement.py [--time-limit 120] [--yuzhong FILE.npz]
-[--orlib 1-15] [--skip-spopt] [--skip-random] [--json]``
+Usage: ``python benchmarks/placement.py [--time-limit 120] [--data DIR]
+[--orlib 1-15] [--skip-spopt] [--skip-random] [--skip-yuzhong] [--json]``
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import json
 import sys
 import time
 import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -58,46 +66,20 @@ def random_instance(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return cost, rng.integers(1, 101, size=n).astype(float)
 
 
-def load_npz(path: Path) -> dict:
-    """Load a saved instance.
-
-    Either a ``scipy.sparse.save_npz`` file (the matrix alone) or an ``np.savez``
-    file with ``data``, ``indices``, ``indptr``, ``shape`` (CSR, demand ×
-    candidates, seconds; absent = beyond the cutoff) and optionally
-    ``weights``, ``fixed`` (column indices of existing stations),
-    ``threshold`` (s, default 240) and ``p`` (default 3).
-    """
-    raw = np.load(path, allow_pickle=False)
-    if "format" in raw.files:
-        cost = sparse.load_npz(path)
-        raw = {}
-    else:
-        cost = sparse.csr_array((raw["data"], raw["indices"], raw["indptr"]),
-                                shape=tuple(raw["shape"]))
-    get = raw.get if isinstance(raw, dict) else (
-        lambda k, d=None: raw[k] if k in raw.files else d)
-    return {
-        "cost": sparse.csr_array(cost),
-        "weights": get("weights"),
-        "fixed": [] if get("fixed") is None else [int(v) for v in get("fixed")],
-        "threshold": float(get("threshold", 240.0)),
-        "p": int(get("p", 3)),
-    }
-
-
 def highs(time_limit: float) -> pulp.HiGHS:
     return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0.0)
 
 
-def run_ours(model: str, problem: PlacementProblem, p: int, time_limit: float) -> dict:
+def run_ours(model: str, problem: PlacementProblem, p: int, time_limit: float,
+             impl: str = "ours", **kwargs) -> dict:
     fn = {"mclp": mclp, "pcenter": pcenter, "pmedian": pmedian}[model]
     t0 = time.perf_counter()
-    res = fn(problem, p, options=SolveOptions(time_limit=time_limit))
+    res = fn(problem, p, options=SolveOptions(time_limit=time_limit), **kwargs)
     total = time.perf_counter() - t0
-    return {"impl": "ours", "build_s": res.build_s, "solve_s": res.solve_s, "total_s": total,
+    return {"impl": impl, "build_s": res.build_s, "solve_s": res.solve_s, "total_s": total,
             "objective": res.objective, "bound": res.bound, "status": res.status,
             "solver_says": res.message, "chosen": list(res.chosen), "method": res.method,
-            "presolve": res.presolve}
+            "presolve": res.presolve, "details": dict(res.details)}
 
 
 def run_spopt(model: str, dense: np.ndarray, weights: np.ndarray, radius: float | None,
@@ -135,21 +117,26 @@ def run_spopt(model: str, dense: np.ndarray, weights: np.ndarray, radius: float 
             "chosen": [j for j in chosen if j not in fixed]}
 
 
-def compare(name: str, model: str, cost, weights, radius, p, fixed, args) -> dict:
-    problem = PlacementProblem.from_cost_matrix(cost, weights, threshold=radius, fixed=fixed)
+def dense_for_spopt(problem: PlacementProblem) -> np.ndarray:
+    """The problem's matrix as spopt needs it: dense, absent entries set to UNREACHABLE."""
+    coo = sparse.coo_array(problem.cost)
+    dense = np.full(coo.shape, UNREACHABLE)
+    dense[coo.row, coo.col] = coo.data  # stored zeros stay real zero costs
+    return dense
+
+
+def compare(name: str, model: str, problem: PlacementProblem, p: int, args,
+            extra: dict | None = None) -> dict:
+    """Ours and spopt on the same problem (plus an ``extra`` row of ours, if given)."""
+    radius = problem.threshold
+    fixed = list(problem.fixed)
     ours = run_ours(model, problem, p, args.time_limit)
     rows = [ours]
     out = {"instance": name, "model": model, "shape": list(problem.cost.shape), "p": p,
-           "ours": ours}
+           "fixed": len(fixed), "ours": ours}
     if not args.skip_spopt:
-        if sparse.issparse(cost):
-            coo = sparse.coo_array(cost)
-            dense = np.full(coo.shape, UNREACHABLE)
-            dense[coo.row, coo.col] = coo.data  # stored zeros stay real zero costs
-        else:
-            dense = np.asarray(cost)
-        spopt = run_spopt(model, dense, weights if weights is not None
-                          else np.ones(dense.shape[0]), radius, p, fixed, args.time_limit)
+        spopt = run_spopt(model, dense_for_spopt(problem), np.asarray(problem.weights), radius,
+                          p, fixed, args.time_limit)
         rows.append(spopt)
         out["spopt"] = spopt
         out["speedup_total"] = spopt["total_s"] / ours["total_s"]
@@ -158,17 +145,93 @@ def compare(name: str, model: str, cost, weights, radius, p, fixed, args) -> dic
         both = ours["status"] == "optimal" and spopt["solver_says"] == "Optimal"
         out["same_optimum"] = (bool(np.isclose(ours["objective"], spopt["objective"]))
                                if both else None)
+    if extra is not None:
+        rows.append(extra)
+        out[extra["impl"]] = extra
     print(f"\n{name}: {model}, {problem.cost.shape[0]} demand × {problem.cost.shape[1]} "
-          f"candidates, p={p}" + (f", radius {radius:g}" if model == "mclp" else ""))
-    print(f"  {'impl':<6}{'build s':>10}{'solve s':>10}{'total s':>10}{'objective':>16}"
+          f"candidates ({len(fixed)} existing), p={p}"
+          + (f", radius {radius:g}" if model == "mclp" else ""))
+    print(f"  {'impl':<11}{'build s':>9}{'solve s':>10}{'total s':>10}{'objective':>14}"
           f"  status (solver's own status)")
     for r in rows:
-        print(f"  {r['impl']:<6}{r['build_s']:>10.3f}{r['solve_s']:>10.3f}{r['total_s']:>10.3f}"
-              f"{r['objective']:>16.6g}  {r['status']} ({r['solver_says']})")
+        obj = "-" if r["objective"] is None else f"{r['objective']:.6g}"
+        print(f"  {r['impl']:<11}{r['build_s']:>9.3f}{r['solve_s']:>10.3f}{r['total_s']:>10.3f}"
+              f"{obj:>14}  {r['status']} ({r['solver_says']})")
     if "spopt" in out:
         print(f"  spopt/ours: total {out['speedup_total']:.1f}x, build "
               f"{out['speedup_build']:.1f}x, solve {out['speedup_solve']:.1f}x; "
               f"same optimum: {out['same_optimum']}")
+    return out
+
+
+@dataclass
+class Siting:
+    """What :func:`coverage.siting.site_stations` hands its model: problem and options."""
+
+    problem: PlacementProblem
+    kwargs: dict
+    build_s: float
+
+
+class _Stop(Exception):
+    """Stops ``site_stations`` at its model call, once the problem is built."""
+
+
+def yuzhong_siting(data: Path, p: int) -> Siting | None:
+    """The real Yuzhong MCLP siting problem, as ``station-coverage site`` builds it.
+
+    Returns None (after saying why) when the shared data are missing.
+    """
+    import geopandas as gpd
+
+    import coverage.siting as siting
+    from coverage.layers import read_stations
+    from coverage.network import load_network
+
+    files = {"osm": data / "osm" / "yuzhong_drive_osm_20260424.osm",
+             "boundary": data / "osm" / "yuzhong_boundary_osm_relation4738525.geojson",
+             "stations": data / "stations" / "yuzhong_stations_baseline.geojson"}
+    missing = [str(f) for f in files.values() if not f.exists()]
+    if missing:
+        print(f"\nyuzhong: skipped, {missing[0]} not found (give --data DIR)")
+        return None
+    t0 = time.perf_counter()
+    net = load_network(osm=files["osm"], boundary=gpd.read_file(files["boundary"]),
+                       progress=False)
+    stations = read_stations(files["stations"])
+    seen: dict = {}
+
+    def record(problem: PlacementProblem, p: int, **kwargs) -> None:
+        seen.update(problem=problem, kwargs=kwargs)
+        raise _Stop
+
+    # site_stations looks its model up in this registry; borrow the entry to keep the
+    # problem it builds (matrix, fixed stations, area rule, adjacency check) unsolved.
+    real = siting.MODELS["mclp"]
+    siting.MODELS["mclp"] = record
+    try:
+        siting.site_stations(net, stations, model="mclp", p=p)
+    except _Stop:
+        pass
+    finally:
+        siting.MODELS["mclp"] = real
+    kwargs = {k: v for k, v in seen["kwargs"].items() if k in ("check", "max_cut_rounds")}
+    return Siting(seen["problem"], kwargs, time.perf_counter() - t0)
+
+
+def yuzhong(args) -> dict | None:
+    """MCLP p=3 on Yuzhong: ours and spopt without the rules, ours with them."""
+    p = 3
+    inst = yuzhong_siting(args.data, p)
+    if inst is None:
+        return None
+    print(f"\nyuzhong instance built by the library in {inst.build_s:.1f} s "
+          "(network, demand, candidates, travel-time matrix)")
+    rules = run_ours("mclp", inst.problem, p, args.time_limit, impl="ours+rules",
+                     **inst.kwargs)
+    free = replace(inst.problem, area_km2=None, area_cap_km2=None)
+    out = compare("yuzhong", "mclp", free, p, args, extra=rules)
+    out["instance_build_s"] = inst.build_s
     return out
 
 
@@ -194,25 +257,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per model, both sides")
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--yuzhong", type=Path, help="saved .npz instance (see load_npz)")
     ap.add_argument("--orlib", help="OR-Library pmed range, e.g. 1-15 (ours only)")
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
+                    help="shared data directory (Yuzhong OSM and stations, OR-Library)")
     ap.add_argument("--skip-spopt", action="store_true")
-    ap.add_argument("--skip-random", action="store_true", help="only --yuzhong / --orlib")
+    ap.add_argument("--skip-random", action="store_true", help="no random instances")
+    ap.add_argument("--skip-yuzhong", action="store_true", help="no Yuzhong instance")
     ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = ap.parse_args()
 
     results = []
     if not args.skip_random:
         cost, w = random_instance(5000, 200, args.seed)
-        results.append(compare("random-mclp", "mclp", cost, w, 1200.0, 20, [], args))
+        results.append(compare("random-mclp", "mclp", PlacementProblem.from_cost_matrix(
+            cost, w, threshold=1200.0), 20, args))
         cost, w = random_instance(1000, 100, args.seed + 1)
-        results.append(compare("random-pcenter", "pcenter", cost, w, None, 10, [], args))
-    if args.yuzhong:
-        inst = load_npz(args.yuzhong)
-        for model in ("mclp", "pcenter"):
-            results.append(compare("yuzhong", model, inst["cost"], inst["weights"],
-                                   inst["threshold"], inst["p"], inst["fixed"], args))
+        results.append(compare("random-pcenter", "pcenter",
+                               PlacementProblem.from_cost_matrix(cost, w), 10, args))
+    if not args.skip_yuzhong and (out := yuzhong(args)) is not None:
+        results.append(out)
     figures = {"time_limit_s": args.time_limit, "seed": args.seed, "solver": "HiGHS via PuLP",
                "results": results}
     if args.orlib:
