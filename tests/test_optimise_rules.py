@@ -135,18 +135,7 @@ def test_seed_cuts_are_the_violations_next_to_the_fixed_stations():
 MODELS = [("mclp", 3), ("pmedian", 3), ("pcenter", 3), ("lscp", None), ("backup", 4)]
 
 
-@pytest.fixture(params=["seeded", "lazy only"])
-def seeding(request, monkeypatch):
-    """Run with the initial cuts (default) and with the lazy loop alone."""
-    if request.param == "lazy only":
-        monkeypatch.setattr(runner_mod, "seed_cuts", lambda problem, cols: [])
-    return request.param
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
-@pytest.mark.parametrize("flags", ["f", "fs", "x", "foc"])
-@pytest.mark.parametrize("model,p", MODELS)
-def test_models_with_area_rule_match_enumeration(model, p, seed, flags, seeding):
+def check_against_enumeration(model: str, p: int | None, seed: int, flags: str) -> None:
     inst, rule = synthetic_area_instance(seed, flags)
     prob = PlacementProblem.from_cost_matrix(**inst, **rule)
     ok = rule_ok(inst, rule)
@@ -159,6 +148,22 @@ def test_models_with_area_rule_match_enumeration(model, p, seed, flags, seeding)
         mask[list(res.open)] = True
         assert ok(mask)
         assert res.violations == ()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("flags", ["f", "fs", "x", "foc"])
+@pytest.mark.parametrize("model,p", MODELS)
+def test_models_with_area_rule_match_enumeration(model, p, seed, flags):
+    check_against_enumeration(model, p, seed, flags)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("flags", ["f", "fs", "x", "foc"])
+@pytest.mark.parametrize("model,p", MODELS)
+def test_lazy_cuts_alone_match_enumeration(model, p, seed, flags, monkeypatch):
+    """Without the seed cuts every cut comes from a violation found in a solution."""
+    monkeypatch.setattr(runner_mod, "seed_cuts", lambda problem, cols: [])
+    check_against_enumeration(model, p, seed, flags)
 
 
 @pytest.mark.parametrize("model,p", MODELS)

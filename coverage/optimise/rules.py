@@ -15,10 +15,11 @@ Take any set ``O`` of open columns with ``s`` open and district ``D`` of area
 ``a(D)`` above the cap. A row of ``D`` has no column of ``O`` that beats ``s``.
 In any other solution ``O'`` with ``s`` open, such a row therefore leaves
 ``s``'s district only if a column of ``O' \\ O`` beats ``s`` there — closing
-columns of ``O`` never takes a row away from ``s``. With ``A(r, s)`` the area
-of the rows of ``D`` that ``r`` beats ``s`` at, ``s``'s district in ``O'``
-keeps at least ``a(D) − Σ_{r ∈ O' \\ O} A(r, s)``, so every solution that
-obeys the cap satisfies the knapsack-cover inequality
+columns of ``O`` (an existing station in the closing what-if, say) never takes
+a row away from ``s``, so the argument needs no "add-only" restriction. With
+``A(r, s)`` the area of the rows of ``D`` that ``r`` beats ``s`` at, ``s``'s
+district in ``O'`` keeps at least ``a(D) − Σ_{r ∈ O' \\ O} A(r, s)``, so every
+solution that obeys the cap satisfies the knapsack-cover inequality
 
     Σ_{r ∉ O} A(r, s) · open_r  ≥  (a(D) − cap_s) · open_s.
 
