@@ -288,19 +288,6 @@ def test_area_rule_lazy_cuts_match_enumeration(seed, model, p):
         assert res.violations == ()
 
 
-def test_area_rule_round_limit_is_not_reported_optimal():
-    inst, area, cap = area_instance(2)
-    prob = PlacementProblem.from_cost_matrix(**inst, area_km2=area, area_cap_km2=cap)
-    free = mclp(PlacementProblem.from_cost_matrix(**inst), 3)
-    mask = np.zeros(9, dtype=bool)
-    mask[list(free.open)] = True
-    if (district_areas(prob, mask) <= cap).all():
-        pytest.skip("unconstrained optimum already obeys the rule on this instance")
-    res = mclp(prob, 3, max_cut_rounds=1)
-    assert res.status == "error"
-    assert res.violations and "cut rounds" in res.message
-
-
 def test_check_callback_cuts_off_reported_solutions():
     inst = synthetic_instance(4, options="f")
     prob = PlacementProblem.from_cost_matrix(**inst)
