@@ -173,20 +173,16 @@ class Siting:
     build_s: float
 
 
-class _Stop(Exception):
-    """Stops ``site_stations`` at its model call, once the problem is built."""
-
-
-def yuzhong_siting(data: Path, p: int) -> Siting | None:
-    """The real Yuzhong MCLP siting problem, as ``station-coverage site`` builds it.
+def yuzhong_siting(data: Path) -> Siting | None:
+    """The real Yuzhong siting problem, as ``station-coverage site`` builds it.
 
     Returns None (after saying why) when the shared data are missing.
     """
     import geopandas as gpd
 
-    import coverage.siting as siting
     from coverage.layers import read_stations
     from coverage.network import load_network
+    from coverage.siting import siting_instance
 
     files = {"osm": data / "osm" / "yuzhong_drive_osm_20260424.osm",
              "boundary": data / "osm" / "yuzhong_boundary_osm_relation4738525.geojson",
@@ -198,31 +194,15 @@ def yuzhong_siting(data: Path, p: int) -> Siting | None:
     t0 = time.perf_counter()
     net = load_network(osm=files["osm"], boundary=gpd.read_file(files["boundary"]),
                        progress=False)
-    stations = read_stations(files["stations"])
-    seen: dict = {}
-
-    def record(problem: PlacementProblem, p: int, **kwargs) -> None:
-        seen.update(problem=problem, kwargs=kwargs)
-        raise _Stop
-
-    # site_stations looks its model up in this registry; borrow the entry to keep the
-    # problem it builds (matrix, fixed stations, area rule, adjacency check) unsolved.
-    real = siting.MODELS["mclp"]
-    siting.MODELS["mclp"] = record
-    try:
-        siting.site_stations(net, stations, model="mclp", p=p)
-    except _Stop:
-        pass
-    finally:
-        siting.MODELS["mclp"] = real
-    kwargs = {k: v for k, v in seen["kwargs"].items() if k in ("check", "max_cut_rounds")}
-    return Siting(seen["problem"], kwargs, time.perf_counter() - t0)
+    inst = siting_instance(net, read_stations(files["stations"]))
+    kwargs = {"check": inst.check, "max_cut_rounds": 200}
+    return Siting(inst.problem, kwargs, time.perf_counter() - t0)
 
 
 def yuzhong(args) -> dict | None:
     """MCLP p=3 on Yuzhong: ours and spopt without the rules, ours with them."""
     p = 3
-    inst = yuzhong_siting(args.data, p)
+    inst = yuzhong_siting(args.data)
     if inst is None:
         return None
     print(f"\nyuzhong instance built by the library in {inst.build_s:.1f} s "

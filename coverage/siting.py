@@ -10,7 +10,9 @@ on the final answer with the network-Voronoi districts:
 
 - **area**: a 小型站's district covers at most 2 km² of land. Enforced through
   :class:`~coverage.optimise.PlacementProblem`'s area rule (solve, measure the
-  closest-assignment districts, cut, re-solve: ``method`` ends in ``+lazy-cuts``).
+  closest-assignment districts, cut, re-solve: ``method`` ends in ``+lazy-cuts``). The cuts
+  are knapsack covers on the land each other site would take from the violating
+  one, seeded before the first solve, so Yuzhong settles in one round.
 - **adjacency**: a 小型站's district must border the district of a full station
   (一级/二级/特勤). Checked geometrically on the dissolved districts by a callback;
   a violating set of open sites is cut off (no-good cut) and the model re-solved.
@@ -29,14 +31,21 @@ from coverage.assess import Assessment, DemandSet, assess
 from coverage.candidates import network_candidates
 from coverage.demand import snap_layer
 from coverage.districts import dissolve_cells
-from coverage.engine import RoadIndex, Snap, build_index, travel_time_matrix
+from coverage.engine import RoadIndex, Snap, build_index, snap_points, travel_time_matrix
 from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
-from coverage.optimise import MODELS, PlacementProblem, PlacementResult, SolveOptions, Violation
+from coverage.optimise import (
+    MODELS,
+    Check,
+    PlacementProblem,
+    PlacementResult,
+    SolveOptions,
+    Violation,
+)
 from coverage.optimise.matrix import nearest_open
 from coverage.presets import STATION_TYPES, response_standard
 
-__all__ = ["SitingRun", "site_stations", "rule_violations"]
+__all__ = ["SitingInstance", "SitingRun", "siting_instance", "site_stations", "rule_violations"]
 
 #: Models that take a count of new sites.
 COUNT_MODELS = ("mclp", "pcenter", "pmedian", "backup")
@@ -125,6 +134,87 @@ def _finite(x) -> float | None:
     return float(x) if x is not None and np.isfinite(x) else None
 
 
+@dataclass(frozen=True)
+class SitingInstance:
+    """A placement problem built from geography, before it is solved.
+
+    Attributes
+    ----------
+    problem : PlacementProblem
+        Demand × column matrix: existing stations (fixed) first, then candidates.
+    check : callable or None
+        The adjacency rule for the lazy-cut loop (None when the rules are off).
+    before : Assessment
+        Today's stations assessed on the same demand.
+    existing : GeoDataFrame
+        The active existing stations, in column order (network CRS).
+    candidates : GeoDataFrame
+        The candidate sites, in column order after the stations (network CRS).
+    """
+
+    problem: PlacementProblem
+    check: Check | None
+    before: Assessment
+    existing: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+
+
+def siting_instance(
+    network: RoadNetwork,
+    stations: gpd.GeoDataFrame,
+    *,
+    candidates: gpd.GeoDataFrame | None = None,
+    standard: str = "gb51080",
+    new_type: str = "small",
+    small_station_rules: bool = True,
+    cutoff_s: float | None = None,
+    demand: DemandSet | None = None,
+    index: RoadIndex | None = None,
+) -> SitingInstance:
+    """Build the placement problem :func:`site_stations` solves (see it for the parameters)."""
+    std = response_standard(standard)
+    index = index or build_index(network)
+    before = assess(network, stations, standard=std, demand=demand, index=index)
+    demand = before.demand_set
+    existing = before.stations
+    cands = (candidates if candidates is not None else network_candidates(network)).to_crs(network.crs)
+    cands = cands.reset_index(drop=True)
+    if len(cands) == 0:
+        raise InputError("no candidate sites", fix="give --candidates FILE or relax the exclusions")
+    clash = sorted(set(cands["id"].astype(str)) & set(existing["id"].astype(str)))
+    if clash:
+        raise InputError(f"candidate id {clash[0]!r} is also a station id", row=clash[0],
+                         fix="give candidates ids of their own")
+
+    cand_snap = snap_layer(index, cands, source="candidates")
+    st_snap = snap_points(index, shapely.get_coordinates(existing.geometry.values))
+    columns = Snap.concat([st_snap, cand_snap])
+    worst = before.metrics["first_due_max_s"] or std.travel_threshold_s
+    cutoff = cutoff_s or max(std.travel_threshold_s, worst) + 1.0
+    cost = travel_time_matrix(index, columns, demand.snap, cutoff_s=cutoff).T.tocsr()
+
+    n_fixed = len(existing)
+    types = list(existing["type"].astype(str)) + [new_type] * len(cands)
+    caps = np.full(len(types), np.inf)
+    if small_station_rules:
+        caps[n_fixed:] = [STATION_TYPES[t].area_cap_km2 if t == "small" else np.inf for t in types[n_fixed:]]
+    problem = PlacementProblem.from_cost_matrix(
+        cost,
+        weights=demand.points["weight"].to_numpy(float),
+        threshold=std.travel_threshold_s,
+        fixed=list(range(n_fixed)),
+        candidate_ids=list(existing["id"].astype(str)) + list(cands["id"].astype(str)),
+        site_types=types,
+        **(
+            {"area_km2": demand.cell_km2, "area_cap_km2": caps}
+            if small_station_rules and np.isfinite(caps).any()
+            else {}
+        ),
+    )
+    check = _adjacency_check(problem, demand) if small_station_rules and new_type == "small" else None
+    return SitingInstance(problem, check, before, existing, cands)
+
+
 def site_stations(
     network: RoadNetwork,
     stations: gpd.GeoDataFrame,
@@ -179,51 +269,15 @@ def site_stations(
         raise InputError(f"unknown model {model!r}", fix=f"use one of {sorted(MODELS)}")
     if model in COUNT_MODELS and (p is None or p < 0):
         raise InputError(f"model {model} needs the number of new sites", fix="give --new P (P ≥ 0)")
-    std = response_standard(standard)
     index = index or build_index(network)
-    before = assess(network, stations, standard=std, demand=demand, index=index)
-    demand = before.demand_set
-    existing = before.stations
-    cands = (candidates if candidates is not None else network_candidates(network)).to_crs(network.crs)
-    cands = cands.reset_index(drop=True)
-    if len(cands) == 0:
-        raise InputError("no candidate sites", fix="give --candidates FILE or relax the exclusions")
-    clash = sorted(set(cands["id"].astype(str)) & set(existing["id"].astype(str)))
-    if clash:
-        raise InputError(f"candidate id {clash[0]!r} is also a station id", row=clash[0],
-                         fix="give candidates ids of their own")
-
-    cand_snap = snap_layer(index, cands, source="candidates")
-    st_snap = Snap(
-        *(getattr(s, f) for s in [_station_snap(index, existing)] for f in ("seg", "frac", "dist_m", "xy"))
+    inst = siting_instance(
+        network, stations, candidates=candidates, standard=standard, new_type=new_type,
+        small_station_rules=small_station_rules, cutoff_s=cutoff_s, demand=demand, index=index,
     )
-    columns = Snap.concat([st_snap, cand_snap])
-    worst = before.metrics["first_due_max_s"] or std.travel_threshold_s
-    cutoff = cutoff_s or max(std.travel_threshold_s, worst) + 1.0
-    cost = travel_time_matrix(index, columns, demand.snap, cutoff_s=cutoff).T.tocsr()
-
-    n_fixed = len(existing)
-    types = list(existing["type"].astype(str)) + [new_type] * len(cands)
-    caps = np.full(len(types), np.inf)
-    if small_station_rules:
-        caps[n_fixed:] = [STATION_TYPES[t].area_cap_km2 if t == "small" else np.inf for t in types[n_fixed:]]
-    problem = PlacementProblem.from_cost_matrix(
-        cost,
-        weights=demand.points["weight"].to_numpy(float),
-        threshold=std.travel_threshold_s,
-        fixed=list(range(n_fixed)),
-        candidate_ids=list(existing["id"].astype(str)) + list(cands["id"].astype(str)),
-        site_types=types,
-        **(
-            {"area_km2": demand.cell_km2, "area_cap_km2": caps}
-            if small_station_rules and np.isfinite(caps).any()
-            else {}
-        ),
-    )
-    check = _adjacency_check(problem, demand) if small_station_rules and new_type == "small" else None
+    before, existing, cands, n_fixed = inst.before, inst.existing, inst.candidates, len(inst.existing)
     solve = MODELS[model]
-    kwargs = {"options": options or SolveOptions(), "check": check, "max_cut_rounds": max_cut_rounds}
-    result = solve(problem, **kwargs) if model == "lscp" else solve(problem, p, **kwargs)
+    kwargs = {"options": options or SolveOptions(), "check": inst.check, "max_cut_rounds": max_cut_rounds}
+    result = solve(inst.problem, **kwargs) if model == "lscp" else solve(inst.problem, p, **kwargs)
 
     chosen = np.asarray(result.chosen, dtype=int) - n_fixed
     chosen = chosen[chosen >= 0]
@@ -244,7 +298,7 @@ def site_stations(
         ignore_index=True,
     )
     after_stations = gpd.GeoDataFrame(after_stations, geometry="geometry", crs=network.crs)
-    after = assess(network, after_stations, standard=std, demand=demand, index=index)
+    after = assess(network, after_stations, standard=before.standard, demand=before.demand_set, index=index)
     return SitingRun(
         result=result,
         before=before,
@@ -253,12 +307,6 @@ def site_stations(
         new_sites=gpd.GeoDataFrame(new_sites, geometry="geometry", crs=network.crs),
         violations=rule_violations(after) if small_station_rules else [],
     )
-
-
-def _station_snap(index: RoadIndex, stations: gpd.GeoDataFrame) -> Snap:
-    from coverage.engine import snap_points
-
-    return snap_points(index, shapely.get_coordinates(stations.geometry.values))
 
 
 def _adjacency_check(problem: PlacementProblem, demand: DemandSet):
