@@ -3,8 +3,8 @@
 Workload: first-due times from every station to all road demand points, plus a
 candidate × demand travel-time matrix (cutoff 300 s) for >= 500 candidate sites.
 
-- ``engine``: :mod:`coverage.engine` end to end (augmented CSR, Dijkstra, interpolation
-  to demand points, same-segment runs, sparse matrix assembly).
+- ``engine``: :mod:`coverage.engine` end to end (split CSR with stations, candidates and
+  demand points inserted as nodes, Dijkstra, demand columns, sparse matrix assembly).
 - ``csgraph``: bare :func:`scipy.sparse.csgraph.dijkstra` on the same CSR the engine
   routes on (sources and demand points inserted as nodes), from the same sources
   with the same limit: the C limit, with none of the engine's bookkeeping (building
