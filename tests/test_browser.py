@@ -113,9 +113,10 @@ class Page:
         self.page.route(re.compile(r"^https?://"), route)
 
     def open(self, path: Path) -> None:
-        self.page.goto(path.as_uri())
-        self.page.wait_for_selector(".leaflet-control-layers")
-        self.page.wait_for_load_state("networkidle")
+        # "load" means every inline script ran; waiting for network idle instead is
+        # flaky, since Leaflet keeps requesting (stubbed) tiles as the map settles.
+        self.page.goto(path.as_uri(), wait_until="load", timeout=60_000)
+        self.page.wait_for_selector(".leaflet-control-layers", timeout=60_000)
 
     def check_clean(self) -> None:
         assert self.errors == []
