@@ -61,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
         bar.next()
         stations = stations_from_args(args, network)
         bar.next()
-        demand = demand_from_args(args, network)
+        index = build_index(network)
+        demand = demand_from_args(args, network, index)
         result = assess(
-            network, stations, standard=args.standard, step_m=args.step_m, demand=demand,
+            network, stations, standard=args.standard, step_m=args.step_m, demand=demand, index=index,
             breaks_min=args.breaks_min, stations_source=str(args.stations),
         )
         bar.next()
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def demand_from_args(args: argparse.Namespace, network) -> DemandSet | None:
+def demand_from_args(args: argparse.Namespace, network, index) -> DemandSet | None:
     """The demand layer asked for, or None for the default road samples."""
     if args.demand == "roads":
         return None
@@ -94,4 +95,4 @@ def demand_from_args(args: argparse.Namespace, network) -> DemandSet | None:
         from coverage.layers import read_weighted_points
 
         layer = read_weighted_points(args.demand_file, coord_system=args.coord_system)
-    return DemandSet.from_points(build_index(network), layer, area, source=str(args.demand_file))
+    return DemandSet.from_points(index, layer, area, source=str(args.demand_file))
