@@ -86,14 +86,21 @@ def test_summary_has_the_documented_keys(pcenter_run):
 
 
 def test_small_station_rules_hold_on_the_answer(yuzhong_network, yuzhong_index, stations, few_candidates):
+    free = site_stations(
+        yuzhong_network, stations, model="mclp", p=2, candidates=few_candidates,
+        index=yuzhong_index, small_station_rules=False,
+    )
     run = site_stations(
-        yuzhong_network, stations, model="pcenter", p=1, candidates=few_candidates,
+        yuzhong_network, stations, model="mclp", p=2, candidates=few_candidates,
         index=yuzhong_index, options=SolveOptions(time_limit=120),
     )
-    if run.result.status == "optimal":
-        assert run.violations == []
+    assert run.result.status == "optimal" and run.result.method.endswith("+lazy-cuts")
+    assert run.violations == []
     small = run.after.districts[run.after.districts["type"] == "small"]
-    assert (small["district_km2"] <= 2.0 + 1e-9).all() or run.violations
+    assert len(small) >= 1 and (small["district_km2"] <= 2.0 + 1e-9).all()
+    # The rules cost coverage here: the unconstrained answer breaks them.
+    assert run.result.objective <= free.result.objective + 1e-6
+    assert (free.after.districts.loc[free.after.districts["type"] == "small", "district_km2"] > 2.0).any()
 
 
 def test_rule_violations_flags_a_large_isolated_small_district(pcenter_run):
