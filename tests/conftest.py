@@ -85,3 +85,12 @@ def split_graph_reference(index, *snaps):
             if np.isfinite(index.seg_bwd_s[s]):
                 add(b, a, (f2 - f1) * index.seg_bwd_s[s])
     return graph
+
+
+@pytest.fixture(scope="session")
+def yuzhong_assessment(yuzhong_network, yuzhong_index, yuzhong_stations):
+    """Today's four Yuzhong stations assessed once (gb51080); treat as read-only."""
+    from coverage.assess import assess
+    from coverage.layers import read_stations
+
+    return assess(yuzhong_network, read_stations(yuzhong_stations), index=yuzhong_index)

@@ -22,8 +22,8 @@ def stations(yuzhong_stations):
 
 
 @pytest.fixture(scope="module")
-def result(yuzhong_network, yuzhong_index, stations):
-    return assess(yuzhong_network, stations, index=yuzhong_index)
+def result(yuzhong_assessment):
+    return yuzhong_assessment
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from coverage.assess import assess
 from coverage.errors import InputError
 from coverage.gis_export import (
     assessment_layers,
@@ -24,12 +23,11 @@ from coverage.gis_export import (
     write_geopackage,
     write_layers,
 )
-from coverage.layers import read_stations
 
 
 @pytest.fixture(scope="module")
-def result(yuzhong_network, yuzhong_index, yuzhong_stations):
-    return assess(yuzhong_network, read_stations(yuzhong_stations), index=yuzhong_index)
+def result(yuzhong_assessment):
+    return yuzhong_assessment
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import shapely
 from coverage.assess import assess
 from coverage.coordsys import wgs84_to_gcj02
 from coverage.errors import InputError
-from coverage.layers import read_stations
 from coverage.maps import (
     _CDN_ASSETS,
     LAYER_NAMES,
@@ -26,8 +25,8 @@ from coverage.presets import GB50974
 
 
 @pytest.fixture(scope="module")
-def before(yuzhong_network, yuzhong_index, yuzhong_stations):
-    return assess(yuzhong_network, read_stations(yuzhong_stations), index=yuzhong_index)
+def before(yuzhong_assessment):
+    return yuzhong_assessment
 
 
 @pytest.fixture(scope="module")

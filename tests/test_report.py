@@ -12,7 +12,6 @@ import pytest
 
 from coverage.assess import assess
 from coverage.errors import InputError
-from coverage.layers import read_stations
 from coverage.presets import STATION_TYPES
 from coverage.report import (
     cdf_figure,
@@ -27,8 +26,8 @@ from coverage.report import (
 
 
 @pytest.fixture(scope="module")
-def before(yuzhong_network, yuzhong_index, yuzhong_stations):
-    return assess(yuzhong_network, read_stations(yuzhong_stations), index=yuzhong_index)
+def before(yuzhong_assessment):
+    return yuzhong_assessment
 
 
 @pytest.fixture(scope="module")
