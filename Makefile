@@ -1,5 +1,8 @@
 # Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
-# Both (re)build .venv from pyproject.toml when it is missing or older than pyproject.toml.
+# Both (re)build .venv from pyproject.toml when it is missing or older than pyproject.toml or
+# constraints.txt, installing the exact versions the tests passed on (constraints.txt).
+# `make test-latest` builds .venv-latest with the newest versions pyproject.toml allows, so an
+# upstream break shows up here before users meet it.
 # The project has its own venv because its import name `coverage` shadows coverage.py.
 
 PYTHON ?= python3
@@ -9,12 +12,14 @@ STAMP  := $(VENV)/.installed
 DATA   ?= ../shared/data
 OUT    ?= out/yuzhong
 
-.PHONY: demo test lint bench clean
+LATEST := .venv-latest
 
-$(STAMP): pyproject.toml
+.PHONY: demo test test-latest lock lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 YUZHONG := --osm $(DATA)/osm/yuzhong_drive_osm_20260424.osm \
@@ -34,10 +39,27 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+# The newest versions pyproject.toml allows, in a venv of their own (never the pinned one).
+test-latest:
+	test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test,bench]'
+	$(LATEST)/bin/python -m pip list --format=freeze | grep -iE '^(highspy|pulp|osmnx|geopandas|shapely|numpy|scipy|pandas|folium|networkx)=='
+	$(LATEST)/bin/ruff check .
+	$(LATEST)/bin/python -m pytest -q
+
+# Pin what .venv-latest just passed on (run after make test-latest).
+lock:
+	{ echo "# Exact versions the test suite passed on (Python 3.11, Linux x86_64), $$(date -u +%F)."; \
+	  echo "# make demo / make test install with -c constraints.txt; make test-latest ignores it."; \
+	  echo "# Refresh: make lock (after make test-latest passes)."; \
+	  $(LATEST)/bin/python -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
+
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/placement.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) out .pytest_cache .ruff_cache

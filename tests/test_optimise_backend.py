@@ -161,6 +161,16 @@ def test_threads_and_solver_label(solver):
     assert res.solver.split()[0] == {"highs": "HiGHS", "cbc": "CBC"}[solver]
 
 
+def test_highs_thread_changes_within_one_process():
+    """highspy 1.16: threads=1 after a default solve ended in status "Not Set" (issue 9)."""
+    prob = PlacementProblem.from_cost_matrix(
+        np.array([[10.0, 99.0], [99.0, 10.0], [20.0, 20.0]]), threshold=30)
+    for threads in (None, 1, 2, None, 1):
+        res = lscp(prob, options=SolveOptions(solver="highs", threads=threads))
+        assert res.status == "optimal", (threads, res.message)
+        assert res.objective == 2.0
+
+
 def test_backup_without_p_reports_why_lscp_failed():
     cost = np.array([[10.0, 99.0], [99.0, 10.0]])
     prob = PlacementProblem.from_cost_matrix(cost, threshold=30, site_types=["small", "small"],

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -149,14 +150,33 @@ def incumbent_message(why: str, gap: float | None) -> str:
     return f"{why}; incumbent not proven optimal, {gap_txt}"
 
 
+# HiGHS sizes one thread scheduler per process at its first solve. From then on, a run that
+# asks for another ``threads`` value ends with model status "Not Set" (highspy 1.7 for any
+# change, 1.16 for threads=1 after a default run). We therefore remember the size the
+# scheduler was built with and rebuild it, under a lock, whenever a solve asks for another.
+_SCHEDULER_LOCK = threading.Lock()
+_scheduler_threads: int | None = None  # None: no HiGHS solve yet in this process
+
+
+def _highs_threads(requested: int | None) -> int:
+    """HiGHS's own ``threads`` value: 0 means "let HiGHS choose"."""
+    return 0 if requested is None else int(requested)
+
+
 def _solve_highs(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None) -> Outcome:
     import highspy
 
+    global _scheduler_threads
+    threads = _highs_threads(options.threads)
     solver = pulp.HiGHS(msg=options.msg, timeLimit=time_limit, gapRel=options.mip_gap,
                         threads=options.threads)
-    t0 = time.perf_counter()
-    lp.solve(solver)
-    wall = time.perf_counter() - t0
+    with _SCHEDULER_LOCK:
+        if _scheduler_threads is not None and _scheduler_threads != threads:
+            highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = threads
+        t0 = time.perf_counter()
+        lp.solve(solver)
+        wall = time.perf_counter() - t0
     h = lp.solverModel
     status = h.getModelStatus()
     info = h.getInfo()
