@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from coverage.errors import InputError
-from coverage.export import atomic_write
-from coverage.gis_export import metrics_table, write_csv
-from coverage.report import comparison_runs, read_summary, report_html
+from coverage.outputs.files import atomic_write
+from coverage.outputs.layers import metrics_table, write_csv
+from coverage.outputs.report import comparison_runs, read_summary, report_html
 
 
 def run_folder(folder: Path) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from coverage.cli.plan import load_scenario, run_plan
 from coverage.errors import InputError
-from coverage.report import read_summary, split_summary
+from coverage.outputs.report import read_summary, split_summary
 
 
 def _describe(folder: Path) -> list[str]:

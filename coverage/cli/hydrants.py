@@ -19,7 +19,6 @@ from coverage.cli.common import (
     study_area_wgs84,
 )
 from coverage.errors import InputError
-from coverage.export import atomic_write, check_outputs, write_geojson, write_json
 from coverage.hydrants import (
     after_proposal,
     assess_hydrants,
@@ -35,6 +34,8 @@ from coverage.hydrants import (
 from coverage.hydrants.coverage import MEASURES
 from coverage.layers import read_stations
 from coverage.optimise import SolveOptions
+from coverage.outputs.files import atomic_write, write_geojson, write_json
+from coverage.outputs.write import check_outputs
 from coverage.presets import GB50974
 
 

@@ -31,8 +31,6 @@ from coverage.cli.common import (
     study_area_wgs84,
 )
 from coverage.errors import InputError
-from coverage.export import check_outputs, write_assessment, write_json, write_placement
-from coverage.gis_export import hydrant_layers, write_layers
 from coverage.hydrants import (
     after_proposal,
     assess_hydrants,
@@ -43,8 +41,11 @@ from coverage.hydrants import (
 )
 from coverage.hydrants.coverage import MEASURES
 from coverage.layers import read_points
-from coverage.maps import coverage_map, save_map
 from coverage.optimise import MODELS, SolveOptions
+from coverage.outputs.files import write_json
+from coverage.outputs.layers import hydrant_layers, write_layers
+from coverage.outputs.maps import coverage_map, save_map
+from coverage.outputs.write import check_outputs, write_assessment, write_placement
 from coverage.presets import STANDARDS, STATION_TYPES
 from coverage.siting import site_stations
 

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from coverage.errors import InputError
-from coverage.export import atomic_write
-from coverage.gis_export import metrics_table, write_csv
-from coverage.report import comparison_runs, read_summary, report_html, write_report
+from coverage.outputs.files import atomic_write
+from coverage.outputs.layers import metrics_table, write_csv
+from coverage.outputs.report import comparison_runs, read_summary, report_html, write_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:

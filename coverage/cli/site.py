@@ -21,9 +21,10 @@ from coverage.cli.common import (
     stations_from_args,
     study_area_wgs84,
 )
-from coverage.export import check_outputs, write_geojson, write_placement
 from coverage.layers import read_points
 from coverage.optimise import MODELS, SolveOptions
+from coverage.outputs.files import write_geojson
+from coverage.outputs.write import check_outputs, write_placement
 from coverage.presets import STANDARDS, STATION_TYPES
 from coverage.siting import site_stations
 

@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import Point
 
 from coverage.errors import InputError
-from coverage.gis_export import (
+from coverage.outputs.layers import (
     assessment_layers,
     band_labels,
     hydrant_layers,

@@ -13,7 +13,7 @@ import shapely
 from coverage.assess import assess
 from coverage.coordsys import wgs84_to_gcj02
 from coverage.errors import InputError
-from coverage.maps import (
+from coverage.outputs.maps import (
     _CDN_ASSETS,
     LAYER_NAMES,
     before_after_map,

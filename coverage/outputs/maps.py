@@ -38,8 +38,8 @@ from matplotlib.colors import to_hex
 
 from coverage.coordsys import from_wgs84
 from coverage.errors import InputError
-from coverage.export import atomic_write
-from coverage.gis_export import (
+from coverage.outputs.files import atomic_write
+from coverage.outputs.layers import (
     assessment_layers,
     band_labels,
     hydrant_layers,
@@ -514,7 +514,7 @@ def coverage_map(
         Gives the boundary, stations, districts, service-area rings, roads by
         first-due time and uncovered demand.
     hydrants : mapping or object, optional
-        Hydrant results (see :func:`coverage.gis_export.hydrant_layers`):
+        Hydrant results (see :func:`coverage.outputs.layers.hydrant_layers`):
         ``hydrants``, ``gaps``, ``proposed``. Points may carry ``in_service``.
     layers : mapping of str to GeoDataFrame, optional
         Extra or replacement layers by key of :data:`LAYER_NAMES` (any CRS),

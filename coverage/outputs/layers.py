@@ -2,7 +2,7 @@
 
 :func:`assessment_layers` turns an :class:`~coverage.assess.Assessment` into
 named WGS84 layers with stable property names; :func:`hydrant_layers` does the
-same for hydrant results. The map (:mod:`coverage.maps`) draws these very
+same for hydrant results. The map (:mod:`coverage.outputs.maps`) draws these very
 layers, so what a planner sees is what the GIS team imports.
 
 Layers and their properties (units in the name; ``_s`` seconds, ``_m``
@@ -59,8 +59,8 @@ from shapely.ops import substring
 
 from coverage.coordsys import from_wgs84
 from coverage.errors import InputError
-from coverage.export import atomic_path, atomic_write, write_geojson
 from coverage.isochrones import DEFAULT_BREAKS_MIN, service_areas
+from coverage.outputs.files import atomic_path, atomic_write, write_geojson
 
 __all__ = [
     "LAYER_ORDER",

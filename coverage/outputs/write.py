@@ -1,35 +1,18 @@
-"""Writing results: atomic files, RFC 7946 GeoJSON, JSON summaries.
+"""Writing a run's outputs: summaries, tables, layers, maps and reports.
 
-Every writer goes through a temporary file in the target folder and
-``os.replace``, so a crash never leaves a half-written output, and refuses to
-write over any input file of the run.
+The orchestrator of the output layer. It refuses to write over any input file
+of the run; the atomic writers themselves live in :mod:`coverage.outputs.files`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Iterable
-from contextlib import contextmanager
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-import shapely
-
 from coverage.errors import InputError
+from coverage.outputs.files import write_json
 
-__all__ = [
-    "atomic_write",
-    "check_outputs",
-    "run_summary",
-    "to_rfc7946",
-    "write_assessment",
-    "write_geojson",
-    "write_json",
-    "write_placement",
-]
+__all__ = ["check_outputs", "run_summary", "write_assessment", "write_placement"]
 
 
 def check_outputs(out_dir: str | Path, inputs: Iterable[str | Path | None]) -> Path:
@@ -59,95 +42,6 @@ def check_outputs(out_dir: str | Path, inputs: Iterable[str | Path | None]) -> P
     return out
 
 
-@contextmanager
-def atomic_path(path: str | Path, *, suffix: str = ""):
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
-
-    The temporary file does not exist when the block starts (some writers, such
-    as GDAL's, must create their file themselves). On any error it is removed
-    and ``path`` is left untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    try:
-        yield Path(tmp)
-        # mkstemp-style files are 0600; outputs are ordinary user files, so honour the umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write(path: str | Path, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
-    with atomic_path(path) as tmp:
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            tmp.write_text(data, encoding="utf-8")
-    return Path(path)
-
-
-def _jsonable(obj):
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def _clean_floats(obj):
-    """Non-finite floats become null: JSON has no NaN or Infinity."""
-    if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _clean_floats(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean_floats(v) for v in obj]
-    return obj
-
-
-def write_json(obj: dict, path: str | Path) -> Path:
-    """Write a JSON document atomically (UTF-8, non-ASCII kept, NaN/inf as null)."""
-    text = json.dumps(_clean_floats(obj), default=_jsonable, ensure_ascii=False, indent=2)
-    return atomic_write(path, text + "\n")
-
-
-def to_rfc7946(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """WGS84 lon/lat with counter-clockwise exterior rings (RFC 7946 §3.1.6)."""
-    if gdf.crs is None:
-        raise InputError("layer has no CRS", fix="set the CRS before export")
-    out = gdf.to_crs(4326)
-    out = out.set_geometry(shapely.orient_polygons(out.geometry.values, exterior_cw=False))
-    return out
-
-
-def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write an RFC 7946 GeoJSON file atomically.
-
-    Geometries are reprojected to WGS84, polygons follow the right-hand rule,
-    and no ``crs`` member is written. Non-finite numbers become null.
-    """
-    out = to_rfc7946(gdf)
-    for col in out.columns:
-        if col != out.geometry.name and out[col].dtype.kind == "f":
-            out[col] = out[col].where(np.isfinite(out[col]), None)
-    text = out.to_json(drop_id=True, to_wgs84=False, na="null", show_bbox=False)
-    return atomic_write(path, text)
-
-
 def run_summary(assessment) -> dict:
     """:meth:`Assessment.summary` plus the travel model the network was built with."""
     summary = assessment.summary()
@@ -158,7 +52,7 @@ def run_summary(assessment) -> dict:
 
 
 def _write_tables(summaries: dict, stations, out: Path) -> dict[str, Path]:
-    from coverage.gis_export import metrics_table, write_csv
+    from coverage.outputs.layers import metrics_table, write_csv
 
     paths = {"metrics_csv": write_csv(metrics_table(summaries), out / "metrics.csv")}
     paths["stations_csv"] = write_csv(stations, out / "stations.csv")
@@ -189,7 +83,7 @@ def write_assessment(
     Files: ``summary.json``; one RFC 7946 GeoJSON per layer (``stations``,
     ``districts``, ``service_areas``, ``response_rings``, ``roads``, ``demand``,
     ``uncovered``, ``boundary``, plus hydrant layers when given, see
-    :mod:`coverage.gis_export`); ``layers.gpkg`` with all of them;
+    :mod:`coverage.outputs.layers`); ``layers.gpkg`` with all of them;
     ``metrics.csv``, ``stations.csv``, ``cdf.csv``; ``map.html`` and
     ``report.html``; and GCJ-02 copies under ``gcj02/`` when asked.
 
@@ -198,7 +92,7 @@ def write_assessment(
     assessment : Assessment
     out_dir : str or Path
     hydrants : optional
-        Hydrant results to add as layers (see :func:`coverage.gis_export.hydrant_layers`).
+        Hydrant results to add as layers (see :func:`coverage.outputs.layers.hydrant_layers`).
     tiles : {"osm", "amap", "none"}
         Basemap of ``map.html``.
     gpkg_crs : CRS-like
@@ -211,9 +105,9 @@ def write_assessment(
     dict
         File role to path.
     """
-    from coverage.gis_export import assessment_layers, hydrant_layers, write_layers
-    from coverage.maps import LAYER_NAMES, coverage_map, save_map
-    from coverage.report import write_report
+    from coverage.outputs.layers import assessment_layers, hydrant_layers, write_layers
+    from coverage.outputs.maps import LAYER_NAMES, coverage_map, save_map
+    from coverage.outputs.report import write_report
 
     out = Path(out_dir)
     layers = assessment_layers(assessment)
@@ -268,9 +162,14 @@ def write_placement(
         ``stations_csv``, ``cdf_csv``, ``map`` (after, with proposed and closed
         stations), ``before_after_map`` and ``report``.
     """
-    from coverage.gis_export import assessment_layers, hydrant_layers, station_changes, write_layers
-    from coverage.maps import LAYER_NAMES, before_after_map, coverage_map, save_map
-    from coverage.report import placement_summary, write_report
+    from coverage.outputs.layers import (
+        assessment_layers,
+        hydrant_layers,
+        station_changes,
+        write_layers,
+    )
+    from coverage.outputs.maps import LAYER_NAMES, before_after_map, coverage_map, save_map
+    from coverage.outputs.report import placement_summary, write_report
 
     out = Path(out_dir)
     summary = placement_summary(run_summary(before), run_summary(after), placement, parameters=parameters)

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from coverage import __version__
 from coverage.errors import InputError
-from coverage.export import atomic_write
+from coverage.outputs.files import atomic_write
 from coverage.presets import GB50974, STANDARDS, STATION_TYPES
 
 __all__ = [

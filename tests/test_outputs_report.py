@@ -12,8 +12,7 @@ import pytest
 
 from coverage.assess import assess
 from coverage.errors import InputError
-from coverage.presets import STATION_TYPES
-from coverage.report import (
+from coverage.outputs.report import (
     cdf_figure,
     comparison_runs,
     district_figure,
@@ -23,6 +22,7 @@ from coverage.report import (
     split_summary,
     write_report,
 )
+from coverage.presets import STATION_TYPES
 
 
 @pytest.fixture(scope="module")

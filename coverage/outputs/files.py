@@ -1,0 +1,109 @@
+"""Atomic file writers: the ground floor of the output layer.
+
+Every writer goes through a temporary file in the target folder and
+``os.replace``, so a crash never leaves a half-written output. This module
+imports nothing of the project, so every other output module can use it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+__all__ = ["atomic_path", "atomic_write", "to_rfc7946", "write_geojson", "write_json"]
+
+
+@contextmanager
+def atomic_path(path: str | Path, *, suffix: str = ""):
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    The temporary file does not exist when the block starts (some writers, such
+    as GDAL's, must create their file themselves). On any error it is removed
+    and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        yield Path(tmp)
+        # mkstemp-style files are 0600; outputs are ordinary user files, so honour the umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
+    with atomic_path(path) as tmp:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8")
+    return Path(path)
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _clean_floats(obj):
+    """Non-finite floats become null: JSON has no NaN or Infinity."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean_floats(v) for v in obj]
+    return obj
+
+
+def write_json(obj: dict, path: str | Path) -> Path:
+    """Write a JSON document atomically (UTF-8, non-ASCII kept, NaN/inf as null)."""
+    text = json.dumps(_clean_floats(obj), default=_jsonable, ensure_ascii=False, indent=2)
+    return atomic_write(path, text + "\n")
+
+
+def to_rfc7946(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """WGS84 lon/lat with counter-clockwise exterior rings (RFC 7946 §3.1.6)."""
+    if gdf.crs is None:
+        raise ValueError("layer has no CRS: set the CRS before export")
+    out = gdf.to_crs(4326)
+    out = out.set_geometry(shapely.orient_polygons(out.geometry.values, exterior_cw=False))
+    return out
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write an RFC 7946 GeoJSON file atomically.
+
+    Geometries are reprojected to WGS84, polygons follow the right-hand rule,
+    and no ``crs`` member is written. Non-finite numbers become null.
+    """
+    out = to_rfc7946(gdf)
+    for col in out.columns:
+        if col != out.geometry.name and out[col].dtype.kind == "f":
+            out[col] = out[col].where(np.isfinite(out[col]), None)
+    text = out.to_json(drop_id=True, to_wgs84=False, na="null", show_bbox=False)
+    return atomic_write(path, text)
