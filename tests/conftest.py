@@ -94,3 +94,22 @@ def yuzhong_assessment(yuzhong_network, yuzhong_index, yuzhong_stations):
     from coverage.layers import read_stations
 
     return assess(yuzhong_network, read_stations(yuzhong_stations), index=yuzhong_index)
+
+
+@pytest.fixture(scope="session")
+def yuzhong_lscp_run(yuzhong_network, yuzhong_index, yuzhong_assessment, yuzhong_stations):
+    """LSCP over three candidate sites (the 2025 plan's new stations, ids prefixed C), rules off.
+
+    Today's four stations stay; some demand is out of reach of every site, so the
+    run has unreachable demand. Treat as read-only.
+    """
+    from coverage.layers import read_stations
+    from coverage.siting import site_stations
+
+    plan2025 = read_stations(shared("stations/yuzhong_stations_plan2025.geojson"))
+    cands = plan2025[plan2025["id"].str.startswith("P")][["id", "geometry"]].copy()
+    cands["id"] = "C" + cands["id"]
+    return site_stations(
+        yuzhong_network, read_stations(yuzhong_stations), model="lscp", candidates=cands,
+        small_station_rules=False, demand=yuzhong_assessment.demand_set, index=yuzhong_index,
+    )
