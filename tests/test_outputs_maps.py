@@ -13,6 +13,7 @@ import shapely
 from coverage.assess import assess
 from coverage.coordsys import wgs84_to_gcj02
 from coverage.errors import InputError
+from coverage.outputs import words
 from coverage.outputs.maps import (
     _CDN_ASSETS,
     LAYER_NAMES,
@@ -101,17 +102,26 @@ def test_cdn_mode_links_exactly_the_vendored_assets(before):
     assert any("leaflet.js" in u for u in links) and any("FullScreen" in u for u in links)
 
 
-def test_tooltips_carry_the_numbers(before):
+def test_tooltips_carry_the_numbers_in_planner_units(before):
+    """Regression: tooltips showed raw floats ("First-due s 177.499")."""
     layers = _geojsons(coverage_map(before))
     station_fields = _child(layers["station points"], folium.GeoJsonTooltip).fields
-    for f in ("name", "type", "district_km2", "protection_radius_m", "max_first_due_s"):
+    for f in ("name", "type", "district_km2_text", "protection_radius_m_text", "max_first_due_s_text"):
         assert f in station_fields
     props = layers["station points"].data["features"][0]["properties"]
     row = before.stations.set_index("id").loc[props["id"]]
-    assert props["district_km2"] == pytest.approx(row["district_km2"], abs=1e-3)
+    assert props["district_km2_text"] == words.area(row["district_km2"])
+    assert props["max_first_due_s_text"] == words.duration(row["max_first_due_s"])
+    assert re.fullmatch(r"\d+:\d\d min|\d+ s", props["max_first_due_s_text"])
+    assert re.fullmatch(r"\d+ m|\d+\.\d km", props["protection_radius_m_text"])
     district_popup = _child(layers[LAYER_NAMES["districts"]], folium.GeoJsonPopup).fields
-    assert "district_km2" in district_popup and "area_cap_km2" in district_popup
-    assert "first_due_s" in _child(layers[LAYER_NAMES["roads"]], folium.GeoJsonTooltip).fields
+    assert "district_km2_text" in district_popup and "area_cap_km2_text" in district_popup
+    roads = layers[LAYER_NAMES["roads"]]
+    assert "first_due_s_text" in _child(roads, folium.GeoJsonTooltip).fields
+    road = roads.data["features"][0]["properties"]
+    assert road["first_due_name"] in set(before.stations["name"])
+    aliases = " ".join(_child(roads, folium.GeoJsonTooltip).aliases)
+    assert "First-due s" not in aliases and "First-due travel" in aliases
 
 
 def test_amap_shifts_every_overlay_to_gcj02(before):
