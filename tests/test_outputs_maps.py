@@ -190,3 +190,97 @@ def test_unvendored_plugin_keeps_its_link_with_a_warning(before):
     with pytest.warns(UserWarning, match="not vendored"):
         page = map_html(fmap)
     assert re.search(r'<script src="https://[^"]*[Mm]ini[Mm]ap', page)
+
+
+def _red(colour: str) -> bool:
+    import colorsys
+
+    from matplotlib.colors import to_rgb
+
+    h, s, v = colorsys.rgb_to_hsv(*to_rgb(colour))
+    return s > 0.35 and v > 0.3 and (h < 30 / 360 or h > 330 / 360)
+
+
+def test_each_meaning_has_its_own_encoding(before):
+    """Regression: red meant a > 5 min road, a 一级 station and an over-cap district at once."""
+    from coverage.outputs.layers import band_labels, service_breaks_min
+    from coverage.outputs.maps import DISTRICT_STYLE, TYPE_COLOURS, TYPE_RADIUS, _band_colours, _Legend
+
+    fmap = coverage_map(before)
+    layers = _geojsons(fmap)
+    breaks = service_breaks_min(before)
+    time_colours = set(_band_colours(len(breaks) + 1))
+    assert _red(_band_colours(len(breaks) + 1)[-2])  # time: slow is red, and only time is
+    # Station type: size and a hue that is neither red nor a time colour.
+    st = layers["station points"]
+    for feature in st.data["features"]:
+        style = st.style_function(feature)
+        assert style["radius"] == TYPE_RADIUS[feature["properties"]["type"]]
+        assert style["fillColor"] not in time_colours and not _red(style["fillColor"])
+    assert len(set(TYPE_RADIUS.values())) == len(TYPE_RADIUS)
+    assert not any(_red(c) for c in TYPE_COLOURS.values())
+    # Over-cap district: a thick dashed outline, not a colour of its own.
+    districts = layers[LAYER_NAMES["districts"]]
+    over = districts.style_function({"properties": {"over_cap": True}})
+    within = districts.style_function({"properties": {"over_cap": False}})
+    assert over == DISTRICT_STYLE["over"] and "dashArray" in over and "dashArray" not in within
+    assert over["weight"] > within["weight"]
+    assert not _red(over["color"]) and not _red(within["color"])
+    # Hydrant gaps are not red lines either.
+    hyd = _geojsons(coverage_map(before, hydrants=synthetic_hydrants(before)))
+    gap_style = hyd[LAYER_NAMES["hydrant_gaps"]].style_function({"properties": {}})
+    assert not _red(gap_style["color"])
+    # The legend says each meaning, and the rings have their own entry.
+    legend = _child(fmap, _Legend).html
+    assert "over its area cap" in legend and "type by size" in legend
+    assert "Service-area rings" in legend
+    rings = legend.split("Service-area rings")[1].split("<h5>")[0]
+    for label, colour in zip(band_labels(breaks)[:-1], _band_colours(len(breaks) + 1)[:-1], strict=True):
+        assert f"background:{colour}" in rings and html_escape(label) in rings
+
+
+def test_notebook_display_works_offline(before, after):
+    """Regression: folium's Jupyter display links Leaflet from CDNs, so notebook maps were blank offline."""
+    import html as html_lib
+
+    for fmap in (coverage_map(before, tiles="none"), before_after_map(before, after, tiles="none")):
+        shown = fmap._repr_html_()
+        page = html_lib.unescape(re.search(r'srcdoc="([^"]*)"', shown).group(1))
+        assert "<script src=" not in page and 'rel="stylesheet"' not in page
+        assert "cdn.jsdelivr" not in page and "cdnjs" not in page
+        assert "Leaflet" in page and "L.map(" in page.replace("L.map (", "L.map(")
+
+
+def test_station_labels_are_names(after):
+    """Stations, new sites included, are labelled on the map by name, not by id."""
+    fmap = coverage_map(after)
+    text = " ".join(str(c.options.get("html", "")) for c in _all_children(fmap) if isinstance(c, folium.DivIcon))
+    for name in after.stations["name"]:
+        assert html_escape(str(name)) in text
+
+
+def _all_children(element):
+    for child in element._children.values():
+        yield child
+        yield from _all_children(child)
+
+
+def html_escape(text: str) -> str:
+    import html as html_lib
+
+    return html_lib.escape(text)
+
+
+def test_hydrant_map_needs_no_network(helsinki_hydrants, tmp_path):
+    """Regression: the hydrants map.html loaded Leaflet from a CDN ("L is not defined" offline)."""
+    from coverage.hydrants.maps import hydrant_map
+
+    report, proposal, _ = helsinki_hydrants
+    fmap = hydrant_map(report, proposal, tiles="none")
+    page = save_map(fmap, tmp_path / "map.html").read_text(encoding="utf-8")
+    refs = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert all(r.startswith(("https://", "data:", "#")) for r in refs), refs
+    assert "<script src=" not in page and 'rel="stylesheet"' not in page and "font-awesome" not in page
+    assert "Proposed hydrants" in page and "Hydrants by status" in page
+    assert "tile.openstreetmap" not in page
+    assert "tile.openstreetmap" in map_html(hydrant_map(report, proposal))
