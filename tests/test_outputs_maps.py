@@ -204,7 +204,13 @@ def _red(colour: str) -> bool:
 def test_each_meaning_has_its_own_encoding(before):
     """Regression: red meant a > 5 min road, a 一级 station and an over-cap district at once."""
     from coverage.outputs.layers import band_labels, service_breaks_min
-    from coverage.outputs.maps import DISTRICT_STYLE, TYPE_COLOURS, TYPE_RADIUS, _band_colours, _Legend
+    from coverage.outputs.maps import (
+        DISTRICT_STYLE,
+        TYPE_COLOURS,
+        TYPE_RADIUS,
+        _band_colours,
+        _Legend,
+    )
 
     fmap = coverage_map(before)
     layers = _geojsons(fmap)

@@ -680,8 +680,8 @@ def _title(assessment) -> str:
     if assessment is None:
         return "Hydrant compliance"
     m = assessment.metrics
-    return (f"{assessment.standard.name}: {m['coverage_share']:.1%} covered within "
-            f"{assessment.standard.travel_threshold_s / 60:g} min")
+    return (f"{assessment.standard.name}: {words.share(m['coverage_share'])} covered within "
+            f"{words.duration(assessment.standard.travel_threshold_s)}")
 
 
 def assessment_map(assessment, *, tiles: str | None = "osm") -> folium.Map:
