@@ -529,7 +529,7 @@ def write_geopackage(
     crs : CRS-like
         Output CRS: ``"EPSG:4326"`` (WGS84, default), ``"EPSG:4490"`` (CGCS2000),
         or a projected CRS such as ``"EPSG:4545"`` (CGCS2000 / 3-degree
-        Gauss-Kruger CM 105E, for Chongqing).
+        Gauss-Kruger CM 108E, for Chongqing).
 
     Returns
     -------
