@@ -36,7 +36,7 @@ from coverage.layers import read_stations
 from coverage.optimise import SolveOptions
 from coverage.outputs.files import run_folder, write_geojson, write_json
 from coverage.outputs.maps import save_map
-from coverage.outputs.write import check_outputs
+from coverage.outputs.write import check_outputs, option_paths
 from coverage.presets import GB50974
 
 
@@ -127,7 +127,7 @@ def _hydrant_layer(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run the hydrant checks (and proposal) and write the outputs."""
-    out = check_outputs(args.out, input_paths(args) + [args.buildings])
+    out = check_outputs(args.out, input_paths(args) + [args.buildings] + option_paths(vars(args)))
     if args.budget is not None and not args.propose:
         raise InputError("--budget only applies with --propose", source="--budget",
                          fix="add --propose")

@@ -48,6 +48,7 @@ from coverage.optimise import MODELS, SolveOptions
 from coverage.outputs.files import run_folder, write_json
 from coverage.outputs.layers import hydrant_layers, write_layers
 from coverage.outputs.maps import BASEMAPS, coverage_map, save_map
+from coverage.outputs.report import read_summary, summary_lines
 from coverage.outputs.write import check_outputs, write_assessment, write_placement
 from coverage.presets import STANDARDS, STATION_TYPES
 from coverage.siting import site_stations
@@ -449,7 +450,9 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     result = run_plan(scenario, args.out, no_cache=args.no_cache)
     for step, paths in result["paths"].items():
-        folder = Path(next(iter(paths.values()))).parent
+        folder = Path(paths["summary"]).parent
         print(f"{step}: {folder}/ ({len(paths)} files)")
+        if step in ("assess", "site"):
+            print("\n".join(f"  {line}" for line in summary_lines(read_summary(folder))))
     print(f"plan record: {result['plan']}")
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from coverage.candidates import (
@@ -24,7 +23,7 @@ from coverage.cli.common import (
 )
 from coverage.layers import read_points
 from coverage.optimise import MODELS, SolveOptions
-from coverage.outputs import words
+from coverage.outputs.report import read_summary, summary_lines
 from coverage.outputs.write import check_outputs, option_paths, write_placement
 from coverage.presets import STANDARDS, STATION_TYPES
 from coverage.siting import site_stations
@@ -109,27 +108,7 @@ def run(args: argparse.Namespace) -> int:
                         "candidates": len(candidates), "new_type": args.new_type},
         )
         bar.next()
-    for line in placement_lines(json.loads(paths["summary"].read_text(encoding="utf-8"))):
+    for line in summary_lines(read_summary(paths["summary"])):
         print(line)
     print(f"outputs in {out}/")
     return 0
-
-
-def placement_lines(summary: dict) -> list[str]:
-    """What a placement run found, in a planner's words (from its summary.json)."""
-    gap = summary.get("gap")
-    lines = [
-        f"{summary['model']}: {summary['status']} ({summary['solver']}), {summary['objective_text']}, "
-        f"gap {'n/a' if gap is None else f'{100 * gap:.2f} %'}",
-        "new sites: " + ("; ".join(f"{s['name']} [{s['id']}]" for s in summary["new_sites"]) or "none"),
-    ]
-    unreachable = summary["unreachable_demand"]
-    if unreachable["count"]:
-        lines.append(f"unreachable demand: {unreachable['count']} points no site reaches within the threshold "
-                     "(listed in summary.json and unreachable_demand.geojson)")
-    if summary["rule_violations"]:
-        lines.append(f"small-station rule violations: {len(summary['rule_violations'])} (see summary.json)")
-    b, a = summary["before"], summary["after"]
-    lines.append(f"coverage {words.share(b['coverage_share'])} → {words.share(a['coverage_share'])}; "
-                 f"slowest first-due {words.duration(b['first_due_max_s'])} → {words.duration(a['first_due_max_s'])}")
-    return lines

@@ -37,6 +37,7 @@ __all__ = [
     "report_html",
     "split_summary",
     "station_rows",
+    "summary_lines",
     "write_report",
 ]
 
@@ -122,6 +123,38 @@ def read_summary(folder: str | Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid JSON ({exc})", source=path, fix="re-run the command that wrote it") from None
+
+
+def summary_lines(summary: Mapping) -> list[str]:
+    """What a run found, in a planner's words, for the command line (from its ``summary.json``)."""
+    runs, placement = split_summary(summary)
+    lines = []
+    if placement:
+        gap = placement.get("gap")
+        objective = placement.get("objective_text") or words.objective(str(placement.get("model")),
+                                                                       placement.get("objective"))
+        lines.append(f"{placement.get('model')}: {placement.get('status')} ({placement.get('solver')}), "
+                     f"{objective}, gap {'n/a' if gap is None else f'{100 * gap:.2f} %'}")
+        sites = placement.get("new_sites") or []
+        lines.append("new sites: " + ("; ".join(f"{s.get('name') or s.get('id')} [{s.get('id')}]" for s in sites)
+                                      or "none"))
+        unreachable = placement.get("unreachable_demand") or {}
+        if unreachable.get("count"):
+            lines.append(f"unreachable demand: {unreachable['count']} points no site reaches within the "
+                         "threshold (listed in summary.json and unreachable_demand.geojson)")
+        if summary.get("rule_violations"):
+            lines.append(f"small-station rule violations: {len(summary['rule_violations'])} (see summary.json)")
+    if "before" in runs:
+        b, a = runs["before"], runs["after"]
+        lines.append(f"coverage {words.share(b.get('coverage_share'))} → {words.share(a.get('coverage_share'))}; "
+                     f"slowest first-due {words.duration(b.get('first_due_max_s'))} → "
+                     f"{words.duration(a.get('first_due_max_s'))}")
+    else:
+        run = runs["run"]
+        lines.append(f"coverage {words.share(run.get('coverage_share'))} within "
+                     f"{words.duration(run.get('travel_threshold_s'))}; slowest first-due "
+                     f"{words.duration(run.get('first_due_max_s'))}")
+    return lines
 
 
 def _png(fig: Figure) -> str:
