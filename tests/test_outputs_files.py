@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import coverage.outputs as outputs
@@ -155,6 +156,13 @@ def test_check_outputs_refuses_what_a_run_would_destroy(tmp_path):
         check_outputs(stations, [])
     with pytest.raises(InputError, match="cannot write"):
         check_outputs("/proc/station-coverage-out", [])
+    with pytest.raises(InputError, match="too long"):
+        check_outputs(tmp_path / ("x" * 300), [])
+    readonly = tmp_path / "readonly"
+    readonly.mkdir(mode=0o555)
+    if not os.access(readonly, os.W_OK):  # root may write anywhere
+        with pytest.raises(InputError, match="cannot write"):
+            check_outputs(readonly / "out", [])
     # New, empty and earlier-run folders are fine; nothing is created yet.
     assert check_outputs(tmp_path / "new", [stations]) == tmp_path / "new"
     assert not (tmp_path / "new").exists()

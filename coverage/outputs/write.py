@@ -47,6 +47,7 @@ def check_outputs(out_dir: str | Path, inputs: Iterable[str | Path | None]) -> P
     if str(out_dir).strip() == "":
         raise InputError("the output folder name is empty", source="--out", fix="give a folder with --out DIR")
     out = Path(out_dir)
+    _check_name_lengths(out)
     if out.exists() and not out.is_dir():
         raise InputError("the output path is a file, not a folder", source=out, fix="give a folder with --out")
     resolved = out.resolve()
@@ -56,7 +57,8 @@ def check_outputs(out_dir: str | Path, inputs: Iterable[str | Path | None]) -> P
         path = Path(item).resolve()
         if path == resolved or resolved in path.parents:
             raise InputError(
-                "an input of this run lies in the output folder, which a run replaces whole",
+                "an input of this run lies in the output folder and would be overwritten (a run replaces the "
+                "folder whole)",
                 source=path,
                 fix="write outputs to a separate folder with --out",
             )
@@ -85,13 +87,32 @@ def check_report_target(out: Path, inputs: list[Path]) -> None:
                              fix="give --out a new file name, e.g. --out compare.html")
 
 
+def _check_name_lengths(folder: Path) -> None:
+    """Every part of the path fits the file system, with room for the temporary twin's longer name."""
+    name_max = 255
+    for part in (folder.absolute(), *folder.absolute().parents):
+        try:
+            if part.exists():
+                name_max = os.pathconf(part, "PC_NAME_MAX")
+                break
+        except (OSError, ValueError):
+            continue
+    for part in folder.parts:
+        # The run is written to ".<name>.<8 random>.partial" beside the folder.
+        if len(os.fsencode(part)) + 18 > name_max:
+            raise InputError(
+                f"a folder name in the output path is too long ({len(part)} characters)", source=str(folder)[:120],
+                fix=f"give folder names of at most {name_max - 18} bytes with --out",
+            )
+
+
 def _check_writable(folder: Path) -> None:
-    parent = next((p for p in [folder, *folder.parents] if p.exists()), None)
-    target = folder.parent if folder.exists() else parent
+    """The folder can be created and written, with room for its temporary twin's longer name."""
+    ancestor = next((p for p in folder.parents if p.exists()), None)
     try:
-        if target is None or not target.is_dir():
+        if ancestor is None or not ancestor.is_dir():
             raise OSError("no existing parent folder")
-        probe = tempfile.mkdtemp(prefix=".write-check.", dir=target)
+        probe = tempfile.mkdtemp(prefix=".write-check.", dir=ancestor)
         os.rmdir(probe)
     except OSError as exc:
         raise InputError(
