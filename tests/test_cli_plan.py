@@ -146,10 +146,11 @@ def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_bound
     # Regression: report --out onto its own summary.json overwrote it.
     kept = (twin / "summary.json").read_bytes()
     for argv in ([str(twin), "--out", str(twin / "summary.json")],
-                 [str(site), str(twin), "--out", str(twin / "summary.json")],
-                 [str(site), str(twin), "--out", str(twin / "summary.csv")]):
+                 [str(site), str(twin), "--out", str(twin / "summary.json")]):
         assert main(["report", *argv]) == 2
         assert "overwrite an input" in capsys.readouterr().err
+    assert main(["report", str(site), str(twin), "--out", str(tmp_path / "cmp.csv")]) == 2
+    assert "HTML" in capsys.readouterr().err
     assert (twin / "summary.json").read_bytes() == kept
     assert main(["report", str(twin), "--out", str(tmp_path)]) == 2
 

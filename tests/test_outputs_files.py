@@ -10,7 +10,7 @@ import coverage.outputs as outputs
 
 PKG = Path(outputs.__file__).parent
 # Each output module may import only the modules to its left.
-ORDER = ["files", "layers", "maps", "report", "write"]
+ORDER = ["files", "words", "summary", "layers", "maps", "report", "write"]
 
 
 def _project_imports(path: Path) -> set[str]:
@@ -25,6 +25,11 @@ def _project_imports(path: Path) -> set[str]:
 
 def test_files_imports_nothing_of_the_project():
     assert _project_imports(PKG / "files.py") == set()
+    assert _project_imports(PKG / "words.py") == set()
+
+
+def test_every_output_module_has_its_place():
+    assert sorted(p.stem for p in PKG.glob("*.py") if p.stem != "__init__") == sorted(ORDER)
 
 
 def test_output_modules_import_one_way():

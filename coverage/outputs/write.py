@@ -80,6 +80,9 @@ def check_report_target(out: Path, inputs: list[Path]) -> None:
     if out.is_dir():
         raise InputError("--out is a folder, the report is one file", source=out,
                          fix="give a file name, e.g. --out compare.html")
+    if out.suffix.lower() == ".csv":
+        raise InputError("the report is an HTML page; its metrics table is written beside it as .csv",
+                         source=out, fix="give --out FILE.html")
     targets = {out.resolve(), out.with_suffix(".csv").resolve()}
     for path in inputs:
         if path.resolve() in targets:
