@@ -197,6 +197,7 @@ def siting_instance(
     snapped_names = pd.Series(index.seg_name[cand_snap.seg], index=cands.index, dtype=object)
     given = cands["road_name"] if "road_name" in cands else pd.Series("", index=cands.index, dtype=object)
     cands = cands.assign(road_name=given.where(given.fillna("").astype(str).str.strip() != "", snapped_names))
+    cands["near_road"] = _nearest_named_road(index, cands)
     st_snap = snap_points(index, shapely.get_coordinates(existing.geometry.values))
     columns = Snap.concat([st_snap, cand_snap])
     worst = before.metrics["first_due_max_s"] or std.travel_threshold_s
@@ -294,7 +295,11 @@ def site_stations(
     new_sites = cands.iloc[chosen].copy()
     new_sites["type"] = new_type
     new_sites["status"] = "proposed"
-    new_sites["name"] = new_site_names(new_sites["road_name"], new_type)
+    new_sites["name"] = new_site_names(
+        [r if _text(r) else (f"near {n}" if _text(n) else "") for r, n in
+         zip(new_sites["road_name"], new_sites["near_road"], strict=True)],
+        new_type,
+    )
     for col in ("road_class", "road_name"):
         if col not in new_sites:
             new_sites[col] = ""
@@ -320,6 +325,25 @@ def site_stations(
     )
 
 
+def _text(value) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _nearest_named_road(index: RoadIndex, points: gpd.GeoDataFrame, max_m: float = 300.0) -> list:
+    """For points on an unnamed road: the nearest named road within ``max_m`` (else None)."""
+    out = [None] * len(points)
+    road = points["road_name"].to_numpy(object)
+    missing = [i for i in range(len(points)) if not _text(road[i])]
+    named = np.flatnonzero([_text(n) for n in index.seg_name])
+    if not missing or not len(named):
+        return out
+    tree = shapely.STRtree(index.seg_geometry[named])
+    hits = tree.query_nearest(points.geometry.values[missing], max_distance=max_m, all_matches=False)
+    for k, j in zip(*hits, strict=True):
+        out[missing[k]] = str(index.seg_name[named[j]])
+    return out
+
+
 #: How a planner calls a new station of each type.
 _NEW_TYPE_WORDS = {"small": "small station", "level1": "一级 station", "level2": "二级 station",
                    "special": "特勤 station"}
@@ -328,7 +352,8 @@ _NEW_TYPE_WORDS = {"small": "small station", "level1": "一级 station", "level2
 def new_site_names(road_names, new_type: str) -> list[str]:
     """Planner names of new sites, from their road: ``"嘉滨路 (new small station 1)"``.
 
-    Sites on unnamed roads are ``"unnamed road (new small station 2)"``.
+    ``road_names`` may say ``"near 中华路"`` for a site on an unnamed road beside a
+    named one; sites with no road name at all are ``"unnamed road (new small station 2)"``.
     """
     words = _NEW_TYPE_WORDS.get(new_type, f"{new_type} station")
     out = []

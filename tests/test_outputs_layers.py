@@ -289,3 +289,27 @@ def test_placement_layers_for_gis_teams(yuzhong_lscp_run, tmp_path):
     for r, c, v in list(zip(cost.row, cost.col, cost.data, strict=True))[::997]:
         assert got[(ids[c], r)] == pytest.approx(v, abs=0.05)
     assert set(table["facility_type"]) <= {"required", "chosen", "candidate", "closed"}
+
+
+def test_new_sites_are_named_from_their_road(yuzhong_lscp_run, yuzhong_index):
+    """Regression: new sites were named by OSM node id ("N1873080412") everywhere."""
+    from coverage.siting import new_site_names
+
+    assert new_site_names(["嘉滨路", "", None, "near 中华路"], "small") == [
+        "嘉滨路 (new small station 1)", "unnamed road (new small station 2)",
+        "unnamed road (new small station 3)", "near 中华路 (new small station 4)",
+    ]
+    run = yuzhong_lscp_run
+    sites = run.new_sites
+    assert len(sites) >= 2
+    for k, (name, road, point) in enumerate(zip(sites["name"], sites["road_name"], sites.geometry,
+                                                strict=True), start=1):
+        assert name.endswith(f" (new small station {k})")
+        if road:
+            assert name.startswith(road)
+        elif name.startswith("near "):
+            # The named road it is near is within 300 m.
+            near = name[len("near "):name.index(" (new")]
+            segs = yuzhong_index.seg_geometry[yuzhong_index.seg_name == near]
+            assert min(s.distance(point) for s in segs) <= 300
+    assert set(sites["id"]) <= set(run.candidates["id"])  # the id stays a field

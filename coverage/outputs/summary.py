@@ -127,7 +127,8 @@ def placement_summary(run, *, parameters: Mapping | None = None) -> dict:
         Run parameters listed in the report.
     """
     base = run.summary()
-    weight_unit = run.before.summary()["demand"]["weight_unit"]
+    before = run_summary(run.before)
+    weight_unit = before["demand"]["weight_unit"]
     block, _ = unreachable_demand(run.before, run.result.uncoverable)
     out = {
         "kind": "placement",
@@ -138,7 +139,7 @@ def placement_summary(run, *, parameters: Mapping | None = None) -> dict:
         "candidates": base.get("candidates"),
         "unreachable_demand": block,
         **{k: base.get(k) for k in ("presolve", "details", "rule_violations", "standard")},
-        "before": run_summary(run.before),
+        "before": before,
         "after": run_summary(run.after),
         "parameters": dict(parameters or {}),
     }
