@@ -157,6 +157,8 @@ def test_check_outputs_refuses_what_a_run_would_destroy(tmp_path):
         check_outputs(other, [])
     with pytest.raises(InputError, match="empty"):
         check_outputs("", [])
+    with pytest.raises(InputError, match="current folder"):
+        check_outputs(".", [])
     with pytest.raises(InputError, match="is a file"):
         check_outputs(stations, [])
     with pytest.raises(InputError, match="cannot write"):

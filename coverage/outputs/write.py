@@ -51,6 +51,15 @@ def check_outputs(out_dir: str | Path, inputs: Iterable[str | Path | None]) -> P
     if out.exists() and not out.is_dir():
         raise InputError("the output path is a file, not a folder", source=out, fix="give a folder with --out")
     resolved = out.resolve()
+    try:
+        here = Path.cwd().resolve()
+    except OSError:  # the current folder was deleted
+        here = None
+    if here is not None and (resolved == here or resolved in here.parents):
+        raise InputError(
+            "the output folder is the current folder or holds it; a run replaces the folder whole",
+            source=out, fix="give a new sub-folder with --out, e.g. --out out/run1",
+        )
     for item in inputs:
         if item is None:
             continue
