@@ -45,7 +45,9 @@ from coverage.optimise import (
 from coverage.optimise.matrix import nearest_open
 from coverage.presets import STATION_TYPES, response_standard
 
-__all__ = ["SitingInstance", "SitingRun", "siting_instance", "site_stations", "rule_violations"]
+__all__ = [
+    "SitingInstance", "SitingRun", "new_site_names", "rule_violations", "site_stations", "siting_instance",
+]
 
 #: Models that take a count of new sites.
 COUNT_MODELS = ("mclp", "pcenter", "pmedian", "backup")
@@ -70,6 +72,9 @@ class SitingRun:
         ``road_class``, ``road_name``.
     violations : list of dict
         Small-station rule violations measured on ``after``'s districts.
+    problem : PlacementProblem or None
+        The demand × column travel-time matrix the model was solved on
+        (existing stations first, then candidates).
     """
 
     result: PlacementResult
@@ -78,6 +83,7 @@ class SitingRun:
     candidates: gpd.GeoDataFrame
     new_sites: gpd.GeoDataFrame
     violations: list
+    problem: PlacementProblem | None = None
 
     def summary(self) -> dict:
         """The ``summary.json`` content of a ``site`` run."""
@@ -95,7 +101,7 @@ class SitingRun:
             "solve_s": res.solve_s,
             "build_s": res.build_s,
             "new_sites": [
-                {"id": r.id, "lon": r.geometry.x, "lat": r.geometry.y, "type": r.type,
+                {"id": r.id, "name": r.name, "lon": r.geometry.x, "lat": r.geometry.y, "type": r.type,
                  "road_name": r.road_name, "road_class": r.road_class}
                 for r in sites.itertuples()
             ],
@@ -187,6 +193,11 @@ def siting_instance(
                          fix="give candidates ids of their own")
 
     cand_snap = snap_layer(index, cands, source="candidates")
+    # Every candidate is named after the road it stands on (user layers may not say).
+    snapped_names = pd.Series(index.seg_name[cand_snap.seg], index=cands.index, dtype=object)
+    given = cands["road_name"] if "road_name" in cands else pd.Series("", index=cands.index, dtype=object)
+    cands = cands.assign(road_name=given.where(given.fillna("").astype(str).str.strip() != "", snapped_names))
+    cands["near_road"] = _nearest_named_road(index, cands)
     st_snap = snap_points(index, shapely.get_coordinates(existing.geometry.values))
     columns = Snap.concat([st_snap, cand_snap])
     worst = before.metrics["first_due_max_s"] or std.travel_threshold_s
@@ -284,7 +295,11 @@ def site_stations(
     new_sites = cands.iloc[chosen].copy()
     new_sites["type"] = new_type
     new_sites["status"] = "proposed"
-    new_sites["name"] = [f"New {STATION_TYPES[new_type].name_zh} {i}" for i in new_sites["id"]]
+    new_sites["name"] = new_site_names(
+        [r if _text(r) else (f"near {n}" if _text(n) else "") for r, n in
+         zip(new_sites["road_name"], new_sites["near_road"], strict=True)],
+        new_type,
+    )
     for col in ("road_class", "road_name"):
         if col not in new_sites:
             new_sites[col] = ""
@@ -306,7 +321,46 @@ def site_stations(
         candidates=cands,
         new_sites=gpd.GeoDataFrame(new_sites, geometry="geometry", crs=network.crs),
         violations=rule_violations(after) if small_station_rules else [],
+        problem=inst.problem,
     )
+
+
+def _text(value) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _nearest_named_road(index: RoadIndex, points: gpd.GeoDataFrame, max_m: float = 300.0) -> list:
+    """For points on an unnamed road: the nearest named road within ``max_m`` (else None)."""
+    out = [None] * len(points)
+    road = points["road_name"].to_numpy(object)
+    missing = [i for i in range(len(points)) if not _text(road[i])]
+    named = np.flatnonzero([_text(n) for n in index.seg_name])
+    if not missing or not len(named):
+        return out
+    tree = shapely.STRtree(index.seg_geometry[named])
+    hits = tree.query_nearest(points.geometry.values[missing], max_distance=max_m, all_matches=False)
+    for k, j in zip(*hits, strict=True):
+        out[missing[k]] = str(index.seg_name[named[j]])
+    return out
+
+
+#: How a planner calls a new station of each type.
+_NEW_TYPE_WORDS = {"small": "small station", "level1": "一级 station", "level2": "二级 station",
+                   "special": "特勤 station"}
+
+
+def new_site_names(road_names, new_type: str) -> list[str]:
+    """Planner names of new sites, from their road: ``"嘉滨路 (new small station 1)"``.
+
+    ``road_names`` may say ``"near 中华路"`` for a site on an unnamed road beside a
+    named one; sites with no road name at all are ``"unnamed road (new small station 2)"``.
+    """
+    words = _NEW_TYPE_WORDS.get(new_type, f"{new_type} station")
+    out = []
+    for k, road in enumerate(road_names, start=1):
+        road = "" if road is None or (isinstance(road, float) and np.isnan(road)) else str(road).strip()
+        out.append(f"{road or 'unnamed road'} (new {words} {k})")
+    return out
 
 
 def _adjacency_check(problem: PlacementProblem, demand: DemandSet):

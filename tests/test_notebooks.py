@@ -67,5 +67,7 @@ def test_notebook_runs(name, kernel_env):
             for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
     # The maps display inline (folium renders into an iframe).
     assert any("iframe" in h for h in html), "no inline map"
+    # ... with Leaflet inlined: folium's own display links it from CDNs and is blank offline.
+    assert not any("cdn.jsdelivr.net" in h or "cdnjs.cloudflare.com" in h for h in html)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []

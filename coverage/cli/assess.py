@@ -16,7 +16,7 @@ from coverage.cli.common import (
 )
 from coverage.engine import build_index
 from coverage.errors import InputError
-from coverage.outputs.write import check_outputs, write_assessment
+from coverage.outputs.write import check_outputs, option_paths, write_assessment
 from coverage.presets import STANDARDS
 
 UNITS = {"roads": "road length", "buildings": "building floor area", "points": "demand weight"}
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the assessment and write its outputs."""
-    out = check_outputs(args.out, input_paths(args))
+    out = check_outputs(args.out, input_paths(args) + option_paths(vars(args)))
     steps = ["road network", "stations", "assessment", "outputs"]
     with Steps(steps, desc="assess") as bar:
         network = network_from_args(args)

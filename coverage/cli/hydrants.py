@@ -34,8 +34,9 @@ from coverage.hydrants import (
 from coverage.hydrants.coverage import MEASURES
 from coverage.layers import read_stations
 from coverage.optimise import SolveOptions
-from coverage.outputs.files import atomic_write, write_geojson, write_json
-from coverage.outputs.write import check_outputs
+from coverage.outputs.files import run_folder, write_geojson, write_json
+from coverage.outputs.maps import save_map
+from coverage.outputs.write import check_outputs, option_paths
 from coverage.presets import GB50974
 
 
@@ -126,7 +127,7 @@ def _hydrant_layer(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run the hydrant checks (and proposal) and write the outputs."""
-    out = check_outputs(args.out, input_paths(args) + [args.buildings])
+    out = check_outputs(args.out, input_paths(args) + [args.buildings] + option_paths(vars(args)))
     if args.budget is not None and not args.propose:
         raise InputError("--budget only applies with --propose", source="--budget",
                          fix="add --propose")
@@ -167,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
                                         budget=args.budget, rules=rules, options=options)
             after = after_proposal(report, proposal)
         bar.next()
-        paths = _write(report, proposal, after, out)
+        with run_folder(out) as tmp:
+            paths = _write(report, proposal, after, tmp)
         bar.next()
     _print(report, proposal, after)
     print(f"outputs in {out}/: " + ", ".join(p.name for p in paths))
@@ -196,8 +198,7 @@ def _write(report, proposal, after, out: Path) -> list[Path]:
     if proposal is not None:
         paths.append(write_geojson(proposal.sites.drop(columns=["seg"]),
                                    out / "proposed_hydrants.geojson"))
-    fmap = hydrant_map(report, proposal)
-    paths.append(atomic_write(out / "map.html", fmap.get_root().render()))
+    paths.append(save_map(hydrant_map(report, proposal), out / "map.html"))
     return paths
 
 

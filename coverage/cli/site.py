@@ -23,8 +23,8 @@ from coverage.cli.common import (
 )
 from coverage.layers import read_points
 from coverage.optimise import MODELS, SolveOptions
-from coverage.outputs.files import write_geojson
-from coverage.outputs.write import check_outputs, write_placement
+from coverage.outputs.report import read_summary, summary_lines
+from coverage.outputs.write import check_outputs, option_paths, write_placement
 from coverage.presets import STANDARDS, STATION_TYPES
 from coverage.siting import site_stations
 
@@ -87,7 +87,7 @@ def candidates_from_args(args: argparse.Namespace, network):
 
 def run(args: argparse.Namespace) -> int:
     """Solve the placement model and write the before/after outputs."""
-    out = check_outputs(args.out, input_paths(args))
+    out = check_outputs(args.out, input_paths(args) + option_paths(vars(args)))
     options = SolveOptions(solver=args.solver, time_limit=args.time_limit, mip_gap=args.mip_gap)
     with Steps(["road network", "stations and candidates", "model", "outputs"], desc="site") as bar:
         network = network_from_args(args)
@@ -101,31 +101,14 @@ def run(args: argparse.Namespace) -> int:
             small_station_rules=not args.no_small_rules,
         )
         bar.next()
-        summary = siting.summary()
         paths = write_placement(
-            siting.before, siting.after, out,
+            siting, out,
             parameters={"model": args.model, "p": args.p, "solver": args.solver,
                         "time_limit_s": args.time_limit, "mip_gap": args.mip_gap,
                         "candidates": len(candidates), "new_type": args.new_type},
-            # The full before/after assessment summaries come from write_placement itself.
-            summary_top={k: v for k, v in summary.items() if k not in ("before", "after")},
-        )
-        paths["sites"] = write_geojson(
-            siting.new_sites[["id", "name", "type", "status", "road_class", "road_name", "geometry"]],
-            out / "sites.geojson",
-        )
-        paths["candidates"] = write_geojson(
-            siting.candidates[["id", "source", "chosen", "geometry"]], out / "candidates.geojson"
         )
         bar.next()
-    res = siting.result
-    gap = "n/a" if res.gap is None else f"{res.gap:.2%}"
-    print(f"{res.model}: {res.status} ({res.solver}), objective {res.objective}, bound {res.bound}, gap {gap}")
-    print(f"new sites: {', '.join(siting.new_sites['id']) or 'none'}")
-    if siting.violations:
-        print(f"small-station rule violations: {len(siting.violations)} (see summary.json)")
-    b, a = summary["before"], summary["after"]
-    print(f"coverage {b['coverage_share']:.1%} → {a['coverage_share']:.1%}; "
-          f"first-due max {b['first_due_max_s']:.0f} s → {a['first_due_max_s']:.0f} s")
+    for line in summary_lines(read_summary(paths["summary"])):
+        print(line)
     print(f"outputs in {out}/")
     return 0
