@@ -41,8 +41,15 @@ import pulp
 from scipy import sparse
 
 from coverage.errors import InputError
-from coverage.optimise import PlacementProblem, SolveOptions, mclp, pcenter
-from coverage.optimise import backend
+from coverage.optimise import PlacementProblem, SolveOptions, backend, mclp, pcenter
+
+
+def _var(lp: pulp.LpProblem, name: str, low=None, up=None, cat: str = pulp.LpContinuous):
+    """A variable owned by ``lp`` (PuLP >= 3.3 API; plain LpVariable on older PuLP)."""
+    if hasattr(lp, "add_variable"):
+        return lp.add_variable(name, low, up, cat)
+    return pulp.LpVariable(name, low, up, cat)
+
 
 __all__ = [
     "DISCOUNTS",
@@ -540,7 +547,7 @@ def _site_vars(lp, problem, spec, t_last, cost, prefix="x"):
     new_cols = [j for j in range(problem.n_candidates) if j not in fixed]
     x: dict[int, list] = {}
     for j in new_cols:
-        x[j] = [pulp.LpVariable(f"{prefix}_{j}_{t}", cat="Binary") for t in range(t_last + 1)]
+        x[j] = [_var(lp, f"{prefix}_{j}_{t}", cat=pulp.LpBinary) for t in range(t_last + 1)]
         for t in range(t_last):
             lp += x[j][t] <= x[j][t + 1], f"stay_{j}_{t}"
     allow = spec.allowance()
@@ -667,7 +674,7 @@ def _coverage_milp(probs, spec, robust, options) -> PhaseResult:
         for t in range(T):
             terms = []
             for g, (cols, w) in enumerate(groups.items()):
-                z = pulp.LpVariable(f"z_{k}_{g}_{t}", 0, 1)
+                z = _var(lp, f"z_{k}_{g}_{t}", 0, 1)
                 lp += z <= pulp.lpSum(x[c][t] for c in cols), f"cover_{k}_{g}_{t}"
                 terms.append((z, w))
             per_year.append(pulp.LpAffineExpression(terms))
@@ -677,7 +684,7 @@ def _coverage_milp(probs, spec, robust, options) -> PhaseResult:
         lp.setObjective(pulp.lpSum(float(d[t]) * covs[0][t] for t in range(T)))
         constant = float(consts[0] * d.sum())
     else:
-        v = [pulp.LpVariable(f"worst_{t}", 0) for t in range(T)]
+        v = [_var(lp, f"worst_{t}", 0) for t in range(T)]
         for t in range(T):
             for k in range(len(probs)):
                 lp += v[t] <= covs[k][t] + consts[k], f"worst_{k}_{t}"
