@@ -57,8 +57,10 @@ class Period:
         Hours of the day, ``0 <= start < 24``; ``end_h < start_h`` wraps past
         midnight (night 22 → 6).
     factors : mapping of str to float
-        Travel-time multiplier (>= 1) per OSM highway class; a ``*_link`` class
-        not listed uses its parent's factor.
+        Travel-time multiplier per OSM highway class, relative to the travel
+        model's own times (usually >= 1; a calibrated profile relative to a
+        congested model may go below 1). A ``*_link`` class not listed uses its
+        parent's factor.
     default_factor : float
         Factor for classes not listed.
     """
@@ -72,10 +74,10 @@ class Period:
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", MappingProxyType(dict(self.factors)))
         for key, f in [*self.factors.items(), ("default", self.default_factor)]:
-            if not (isinstance(f, (int, float)) and math.isfinite(f) and f >= 1.0):
-                raise InputError(f"period {self.name!r}: factor {f!r} for {key!r} is below 1.0",
-                                 source="time profile",
-                                 fix="use 1.0 for free flow and larger values for slower traffic")
+            if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
+                raise InputError(f"period {self.name!r}: factor {f!r} for {key!r} is not a "
+                                 "positive number", source="time profile",
+                                 fix="use 1.0 for the travel model's own times, larger for slower")
         for h in (self.start_h, self.end_h):
             if not (isinstance(h, (int, float)) and 0 <= h <= 24):
                 raise InputError(f"period {self.name!r}: hour {h!r} is not in 0..24",
