@@ -246,6 +246,15 @@ def _route_matrix(index: RoadIndex, arc_s: np.ndarray, st_snap: Snap, st_of: np.
 
 # --------------------------------------------------------------------------- fitting
 
+def _predict(theta: np.ndarray, A: sp.csr_matrix, arc_key: np.ndarray, fixed_v: np.ndarray,
+             dist_part: np.ndarray, caps: np.ndarray, n_v: int, p_index: np.ndarray) -> np.ndarray:
+    """Routed seconds per record: fitted speeds theta[:n_v], period factors theta[n_v:]."""
+    v = np.where(arc_key >= 0, theta[np.maximum(arc_key, 0)], fixed_v)
+    t = dist_part / np.minimum(v, caps)
+    g = np.concatenate([[1.0], theta[n_v:]])
+    return (A @ t) * g[p_index]
+
+
 def calibrate(network: RoadNetwork, stations: gpd.GeoDataFrame, records: gpd.GeoDataFrame, *,
               profile: TimeProfile | None = CN_URBAN_WEEKDAY, reference_period: str = "night",
               min_share: float = 0.02, speed_bounds_kph: tuple[float, float] = (5.0, 120.0),
@@ -326,7 +335,8 @@ def calibrate(network: RoadNetwork, stations: gpd.GeoDataFrame, records: gpd.Geo
     g = np.ones(len(fit_periods) + 1)
     message = ""
     rounds = 0
-    for rounds in range(1, max_rounds + 1):
+    for _ in range(max_rounds):
+        rounds += 1
         A = _route_matrix(index, arc_times(speeds), st_snap, st_of, inc_snap)
         length = np.abs(A).T @ np.ones(len(recs))
         length_by_key: dict[str, float] = {}
@@ -342,12 +352,11 @@ def calibrate(network: RoadNetwork, stations: gpd.GeoDataFrame, records: gpd.Geo
         fixed_v = np.array([speeds[k] for k in keys])
         dist_part = free * base_speed  # seconds × km/h = arc length in km·3600 units
 
-        def predict(theta: np.ndarray, A=A, arc_key=arc_key, fixed_v=fixed_v,
-                    dist_part=dist_part, n_v=len(fitted)) -> np.ndarray:
-            v = np.where(arc_key >= 0, theta[np.maximum(arc_key, 0)], fixed_v)
-            t = dist_part / np.minimum(v, caps)
-            gg = np.concatenate([[1.0], theta[n_v:]])
-            return (A @ t) * gg[p_index]
+        n_v = len(fitted)
+
+        def predict(theta: np.ndarray, A=A, arc_key=arc_key, fixed_v=fixed_v, n_v=n_v,
+                    dist_part=dist_part):
+            return _predict(theta, A, arc_key, fixed_v, dist_part, caps, n_v, p_index)
 
         theta0 = np.array([min(max(speeds[k], lo_v), hi_v) for k in fitted] +
                           list(np.clip(g[1:], lo_g, hi_g)))
