@@ -76,8 +76,12 @@ def phase_map(run: PhaseRun, *, tiles: bool = True) -> folium.Map:
     the myopic plan's as hollow rings (same colours)."""
     st = run.existing.to_crs(4326)
     centre = [float(st.geometry.y.mean()), float(st.geometry.x.mean())]
-    fmap = folium.Map(location=centre, zoom_start=13, tiles="OpenStreetMap" if tiles else None,
-                      control_scale=True)
+    fmap = folium.Map(location=centre, zoom_start=13, tiles=None, control_scale=True)
+    # Only Leaflet itself is used: no icon fonts, jQuery or Bootstrap (the page stays offline).
+    fmap.default_js = [(k, v) for k, v in fmap.default_js if k == "leaflet"]
+    fmap.default_css = [(k, v) for k, v in fmap.default_css if k == "leaflet_css"]
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
     today = folium.FeatureGroup(name="today's stations").add_to(fmap)
     for r in st.itertuples():
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7, color="black", fill=True,
