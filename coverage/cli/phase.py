@@ -18,12 +18,14 @@ from coverage.cli.common import Steps, network_from_args, stations_from_args, st
 from coverage.cli.plan import SCHEMA as PLAN_SCHEMA
 from coverage.cli.plan import _choice, _existing
 from coverage.errors import InputError
+from coverage.hydrants import assess_hydrants, counted_points, osm_hydrants, read_hydrants
 from coverage.incidents import WorkloadRules, incident_weights, read_incidents
 from coverage.layers import read_points
 from coverage.optimise import SolveOptions
 from coverage.outputs.write import check_outputs
 from coverage.periods import PROFILES, read_profile
 from coverage.phasing import DISCOUNTS, Discount, PhaseSpec
+from coverage.phasing.hydrants import phase_hydrants
 from coverage.phasing.plan import run_phasing
 from coverage.phasing.report import write_phase_outputs
 from coverage.presets import STANDARDS, STATION_TYPES
@@ -63,6 +65,14 @@ PHASE_SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "as_demand": (bool, False, "plan on incident locations instead of road samples"),
         "time_on_scene_min": ((int, float), 30.0, "named average time on scene, minutes"),
         "busy_threshold": ((int, float), 0.25, "report stations busier than this share of the year"),
+    },
+    "hydrants": {
+        "new_per_year": ((int, list), 0, "new hydrants that can be built each year (one number or a list)"),
+        "repairs_per_year": ((int, list), 0, "out-of-service hydrants that can be repaired each year"),
+        "measure": (str, "euclidean", "coverage measure: euclidean or network (hose lay)"),
+        "in_service_target": ((int, float), 0.98, "in-service share (完好率) target"),
+        "strict_status": (bool, False, "count only hydrants recorded as in service today"),
+        "time_limit_s": ((int, float), 300.0, "solver wall-clock limit, s"),
     },
     "output": {"tiles": (bool, True, "OpenStreetMap basemap on map.html")},
 }
@@ -117,8 +127,16 @@ def load_phase_scenario(path: str | Path) -> dict:
     for key in ("osm", "boundary", "candidates", "incidents"):
         if data[key] is not None:
             data[key] = _existing(base / data[key], key, path)
-    if data["stations"] is not None and data["stations"].lower() != "osm":
-        data["stations"] = _existing(base / data["stations"], "stations", path)
+    for key in ("stations", "hydrants"):
+        if data[key] is not None and data[key].lower() != "osm":
+            data[key] = _existing(base / data[key], key, path)
+    s["has_hydrants"] = "hydrants" in tables or data["hydrants"] is not None
+    if s["has_hydrants"]:
+        data["hydrants"] = data["hydrants"] or "osm"
+        if data["hydrants"] == "osm" and data["osm"] is None:
+            raise InputError("hydrants = 'osm' needs data.osm", source=path,
+                             fix="name a hydrant layer in data.hydrants")
+        _choice(s["hydrants"]["measure"], ("euclidean", "network"), "hydrants.measure", path)
     if (data["osm"] is None) == (data["place"] is None):
         raise InputError("give exactly one of data.osm and data.place", source=path,
                          fix="set osm = 'path/to/extract.osm' (offline) or place = 'District, City'")
@@ -192,6 +210,30 @@ def _spec_factory(s: dict):
     return make
 
 
+def _hydrant_phasing(s: dict, args: argparse.Namespace, run):
+    """New hydrants and repairs per year (GB 50974 coverage, 98 % in service)."""
+    cfg, data = s["hydrants"], s["data"]
+    # A hose is laid on foot: roads under a height limit stay, one-way rules do not bind.
+    net = network_from_args(argparse.Namespace(**{**vars(args), "apparatus_height_m": 0.0,
+                                                  "connectivity": "weak"}))
+    if data["hydrants"] == "osm":
+        layer, source = osm_hydrants(data["osm"]), str(data["osm"])
+    else:
+        layer, source = read_hydrants(data["hydrants"], coord_system=data["coord_system"]), \
+            str(data["hydrants"])
+    if len(layer) == 0:
+        raise InputError("no hydrant found", source=source, fix="name a hydrant layer in data.hydrants")
+    report = assess_hydrants(net, layer, osm=data["osm"], count_unknown=not cfg["strict_status"],
+                             source=source)
+    xy, snap, _ = counted_points(report.hydrants, report.roads)
+    return phase_hydrants(
+        report.roads, xy, snap, list(run.spec.years), cfg["new_per_year"],
+        status=report.hydrants["status"], repairs_per_year=cfg["repairs_per_year"],
+        measure=cfg["measure"], in_service_target=float(cfg["in_service_target"]),
+        count_unknown=not cfg["strict_status"],
+        options=SolveOptions(solver=s["phase"]["solver"], time_limit=float(cfg["time_limit_s"])))
+
+
 def run_phase(s: dict, out: str | Path | None = None, *, no_cache: bool = False) -> dict[str, Path]:
     """Run a loaded phase scenario and write its outputs; returns their paths."""
     target = out if out is not None else s["out"]
@@ -201,7 +243,7 @@ def run_phase(s: dict, out: str | Path | None = None, *, no_cache: bool = False)
     root = check_outputs(target, inputs)
     args = _namespace(s, no_cache=no_cache)
     ph = s["phase"]
-    with Steps(["road network", "layers", "phased and myopic plans", "outputs"],
+    with Steps(["road network", "layers", "phased and myopic plans", "hydrants", "outputs"],
                desc=f"phase {s['name']}") as bar:
         network = network_from_args(args)
         bar.next()
@@ -229,6 +271,7 @@ def run_phase(s: dict, out: str | Path | None = None, *, no_cache: bool = False)
             options=SolveOptions(solver=ph["solver"], time_limit=ph["time_limit_s"],
                                  mip_gap=float(ph["mip_gap"])),
         )
+        hydrants = _hydrant_phasing(s, args, run) if s["has_hydrants"] else None
         bar.next()
         notes = [f"scenario {s['path']}", f"travel model: {network.travel_model.name}"]
         if profile is not None:
@@ -238,7 +281,7 @@ def run_phase(s: dict, out: str | Path | None = None, *, no_cache: bool = False)
                          f"scene {inc_cfg['time_on_scene_min']} min (named assumption), workload "
                          f"threshold {inc_cfg['busy_threshold']:.0%} of the year")
         paths = write_phase_outputs(run, root, title=f"Phased build-out — {s['name']}", notes=notes,
-                                    tiles=s["output"]["tiles"])
+                                    tiles=s["output"]["tiles"], hydrants=hydrants)
         bar.next()
     res, myo = run.phased, run.myopic
     gap = "n/a" if res.gap is None else f"{res.gap:.2%}"
@@ -261,7 +304,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     keys = "\n".join(
         f"  [{table}] {key}: {meaning}" if table else f"  {key}: {meaning}"
         for table, entries in PHASE_SCHEMA.items() for key, (_, _, meaning) in entries.items()
-        if table in ("phase", "periods", "incidents", "") or key in ("incidents", "travel_model")
+        if table in ("phase", "periods", "incidents", "hydrants", "")
+        or key in ("incidents", "travel_model")
     )
     p = sub.add_parser(
         "phase",

@@ -53,6 +53,7 @@ class HydrantPhasing:
     result: PhaseResult | None
     road_m: float
     reachable_m: float
+    count_unknown: bool = False
 
 
 def phase_hydrants(
@@ -67,6 +68,7 @@ def phase_hydrants(
     measure: str = "euclidean",
     rules: HydrantRules = GB50974,
     in_service_target: float = 0.98,
+    count_unknown: bool = False,
     options: SolveOptions | None = None,
 ) -> HydrantPhasing:
     """Phase new hydrants and repairs over the plan years.
@@ -81,13 +83,16 @@ def phase_hydrants(
         New hydrants that can be built each year.
     status : Series of str, optional
         ``in_service`` / ``out_of_service`` / ``unknown`` of every hydrant, for the
-        in-service rate (unknown counts as not in service: the rate is a lower bound).
+        in-service rate.
     repairs_per_year : int or sequence of int
         Out-of-service hydrants that can be repaired each year.
     measure : {"euclidean", "network"}
     rules : HydrantRules
     in_service_target : float
         Default 0.98 (the plan's 完好率 target).
+    count_unknown : bool
+        Count hydrants of unknown status as in service (the rate's upper bound);
+        default False (its lower bound).
     options : SolveOptions
     """
     n_years = len(years)
@@ -119,7 +124,7 @@ def phase_hydrants(
             open_year = result.open_year
             gains = list(result.by_year)
     st = pd.Series([], dtype=str) if status is None else pd.Series(status).astype(str)
-    good = int((st == "in_service").sum())
+    good = int((st == "in_service").sum()) + (int((st == "unknown").sum()) if count_unknown else 0)
     bad = int((st == "out_of_service").sum())
     n = int(len(st))
     rows = []
@@ -140,4 +145,5 @@ def phase_hydrants(
     out = sites.iloc[chosen].copy()
     out["year"] = [int(years[open_year[c]]) for c in chosen]
     return HydrantPhasing(table=pd.DataFrame(rows), sites=gpd.GeoDataFrame(out, crs=sites.crs),
-                          result=result, road_m=before.road_m, reachable_m=reachable_m)
+                          result=result, road_m=before.road_m, reachable_m=reachable_m,
+                          count_unknown=count_unknown)

@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 
 from coverage.outputs.files import atomic_write, write_geojson, write_json  # noqa: E402
 from coverage.outputs.maps import save_map  # noqa: E402
+from coverage.phasing.hydrants import HydrantPhasing  # noqa: E402
 from coverage.phasing.plan import PhaseRun  # noqa: E402
 
 __all__ = ["coverage_figure", "phase_map", "report_html", "write_phase_outputs", "year_table"]
@@ -130,7 +131,8 @@ def _status_line(label: str, r) -> str:
             f"{r.solve_s:.1f} s)</li>")
 
 
-def report_section(run: PhaseRun, *, plot_png: bytes | None = None) -> str:
+def report_section(run: PhaseRun, *, plot_png: bytes | None = None,
+                   hydrants: HydrantPhasing | None = None) -> str:
     """The phasing section (HTML fragment): status, year table, difference, plot,
     period assessment (worst period highlighted) and incident workload."""
     spec = run.spec
@@ -185,7 +187,31 @@ def report_section(run: PhaseRun, *, plot_png: bytes | None = None) -> str:
                   "station; a call arriving while that station is still busy goes to the "
                   f"second-due station. {over} station(s) over the workload threshold.</p>",
                   _table_html(show, highlight=w["over_threshold"])]
+    if hydrants is not None:
+        parts.append(hydrant_section(hydrants))
     return "\n".join(parts)
+
+
+def hydrant_section(hp: HydrantPhasing) -> str:
+    """Hydrants year by year: new sites, covered road length, in-service rate."""
+    t = hp.table
+    show = pd.DataFrame({
+        "year": t["year"], "new hydrants": t["new_hydrants"], "repaired": t["repaired"],
+        "road covered (%)": (100 * t["covered_share"]).round(2),
+        "in service (%)": (100 * t["in_service_rate"]).round(2),
+        "100 % coverage": t["coverage_target_met"].map({True: "met", False: "not yet"}),
+        "in-service target": t["in_service_target_met"].map({True: "met", False: "not yet"}),
+    })
+    res = hp.result
+    status = "nothing to site" if res is None else (
+        f"{html.escape(res.status)} ({html.escape(res.message)})")
+    return "\n".join([
+        "<h2>Hydrants year by year (GB 50974)</h2>",
+        f"<p>New sites phased by the exact multi-period model: {status}. Road length "
+        f"{hp.road_m / 1000:,.2f} km; reachable by some hydrant site "
+        f"{hp.reachable_m / 1000:,.2f} km. Hydrants of unknown status count as "
+        f"{'in' if hp.count_unknown else 'not in'} service.</p>",
+        _table_html(show)])
 
 
 _CSS = ("body{font:14px sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -194,18 +220,19 @@ _CSS = ("body{font:14px sans-serif;max-width:1100px;margin:2em auto;color:#222}"
 
 
 def report_html(run: PhaseRun, *, title: str, plot_png: bytes | None = None,
-                notes: list[str] | None = None) -> str:
+                notes: list[str] | None = None, hydrants: HydrantPhasing | None = None) -> str:
     """A complete report page around :func:`report_section`."""
     extra = "".join(f"<li>{html.escape(n)}</li>" for n in notes or [])
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>"
             f"{html.escape(title)}</title><style>{_CSS}</style></head><body><h1>"
-            f"{html.escape(title)}</h1>{report_section(run, plot_png=plot_png)}"
+            f"{html.escape(title)}</h1>{report_section(run, plot_png=plot_png, hydrants=hydrants)}"
             f"{'<h2>Inputs and assumptions</h2><ul>' + extra + '</ul>' if extra else ''}"
             "</body></html>")
 
 
 def write_phase_outputs(run: PhaseRun, out: str | Path, *, title: str = "Phased build-out",
-                        notes: list[str] | None = None, tiles: bool = True) -> dict[str, Path]:
+                        notes: list[str] | None = None, tiles: bool = True,
+                        hydrants: HydrantPhasing | None = None) -> dict[str, Path]:
     """Write summary.json, years.csv, sites.geojson, map.html, coverage_by_year.png and
     report.html into ``out``; return their paths."""
     out = Path(out)
@@ -217,12 +244,18 @@ def write_phase_outputs(run: PhaseRun, out: str | Path, *, title: str = "Phased 
         "plot": atomic_write(out / "coverage_by_year.png", png),
         "map": save_map(phase_map(run, tiles=tiles), out / "map.html"),
         "report": atomic_write(out / "report.html",
-                               report_html(run, title=title, plot_png=png, notes=notes)),
+                               report_html(run, title=title, plot_png=png, notes=notes,
+                                           hydrants=hydrants)),
     }
     if len(run.sites):
         paths["sites"] = write_geojson(run.sites, out / "sites.geojson")
     if run.periods is not None:
         paths["periods"] = atomic_write(out / "periods.csv", run.periods.to_csv(index=False))
+    if hydrants is not None:
+        paths["hydrants"] = atomic_write(out / "hydrants_by_year.csv",
+                                         hydrants.table.to_csv(index=False))
+        if len(hydrants.sites):
+            paths["hydrant_sites"] = write_geojson(hydrants.sites, out / "hydrant_sites.geojson")
     if run.workload is not None:
         paths["workload"] = atomic_write(out / "workload.csv", run.workload.to_csv(index=False))
     return paths
