@@ -614,7 +614,8 @@ def phase_plan(problems: PlacementProblem | Sequence[PlacementProblem], spec: Ph
     objective : {"coverage", "minmax"}
     robust : {"worst", "every"}
         With several periods: maximise the worst period's coverage, or the weight
-        covered within the threshold in every period.
+        covered within the threshold in every period. ``minmax`` with several
+        periods minimises the worst time over all periods (entry-wise worst matrix).
     options : SolveOptions
         ``time_limit`` bounds the whole call.
     incumbents : bool
