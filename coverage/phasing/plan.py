@@ -57,7 +57,9 @@ class PhaseRun:
     years : DataFrame
         The year table: ``plan``, ``year``, ``opened`` (site ids), ``new_sites``
         (open by that year), ``coverage_share``, ``first_due_p90_s``,
-        ``first_due_max_s``, ``caps_met``, ``over_cap`` (station ids).
+        ``first_due_max_s``, ``caps_met``, ``over_cap`` (station ids) — all under the
+        travel model's own times — and ``model_coverage_share``, the coverage the model
+        maximised (the worst period's, or within the threshold in every period, when robust).
     sites : GeoDataFrame
         Every site opened by either plan: ``id``, ``plan``, ``year``, ``type``.
     before : Assessment
@@ -259,6 +261,7 @@ def run_phasing(
     myopic = myopic_plan(problems, spec, objective=objective, robust=mode, options=options)
 
     rows, site_rows = [], []
+    total = float(base.weights.sum())
     after = before
     for name, res in (("phased", phased), ("myopic", myopic)):
         if not res.has_solution:
@@ -275,6 +278,9 @@ def run_phasing(
                 "first_due_p90_s": a.metrics["first_due_p90_s"],
                 "first_due_max_s": a.metrics["first_due_max_s"],
                 "caps_met": not over, "over_cap": ", ".join(over),
+                # What the model maximised (the worst period's, or in every period, when robust).
+                "model_coverage_share": (res.by_year[t] / total if objective == "coverage"
+                                         and total > 0 else None),
             })
             for c in res.opened_in(t, base.fixed):
                 site_rows.append({"id": base.candidate_ids[c], "plan": name, "year": int(year),
