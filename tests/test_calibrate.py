@@ -36,7 +36,7 @@ def generated(yuzhong_network, yuzhong_stations):
     stations = read_stations(yuzhong_stations)
     true = replace(CHINA_URBAN, name="generated-truth",
                    speeds_kph={**CHINA_URBAN.speeds_kph, **TRUE_SPEEDS})
-    recs = generated_records(yuzhong_network, stations, 400, true_model=true,
+    recs = generated_records(yuzhong_network, stations, 300, true_model=true,
                              period_factors=TRUE_FACTORS, profile=CN_URBAN_WEEKDAY, seed=1,
                              noise_s=5.0)
     return stations, recs
@@ -80,3 +80,19 @@ def test_records_with_unknown_station_are_rejected(generated):
     bad.loc[bad.index[2], "station"] = "nowhere"
     with pytest.raises(InputError, match="'nowhere' is not in the station layer"):
         read_response_records(bad, stations)
+
+
+def test_calibrate_cli_writes_a_model(generated, tmp_path, yuzhong_osm, yuzhong_boundary,
+                                      yuzhong_stations, capsys):
+    _, recs = generated
+    csv = tmp_path / "generated_records.csv"
+    recs.iloc[:120].assign(lon=recs.geometry.x, lat=recs.geometry.y).drop(
+        columns="geometry").to_csv(csv, index=False)
+    out = tmp_path / "model.toml"
+    code = main(["calibrate", str(csv), "--osm", str(yuzhong_osm), "--boundary",
+                 str(yuzhong_boundary), "--stations", str(yuzhong_stations),
+                 "--cache-dir", str(tmp_path / "cache"), "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "fit error: median" in printed
+    assert read_travel_model(out).speeds_kph["primary"] == pytest.approx(32.0, rel=0.05)
