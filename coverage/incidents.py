@@ -89,7 +89,9 @@ def read_incidents(path, *, coord_system: str = "wgs84", time_col: str = "time",
     Returns
     -------
     GeoDataFrame
-        EPSG:4326 points with ``id``, ``time`` (pandas Timestamp), ``type`` (str, lower case).
+        EPSG:4326 points with ``id``, ``time`` (pandas Timestamp), ``type`` (str, lower
+        case) and ``source`` (the file's ``source`` column, e.g. ``"generated"``, else
+        ``"records"``).
 
     Raises
     ------
@@ -118,6 +120,8 @@ def read_incidents(path, *, coord_system: str = "wgs84", time_col: str = "time",
         raise InputError(f"{bad.size} incident(s) have no type", source=source,
                          row=str(pts["id"].iloc[bad[0]]), fix="give every incident a type")
     out = pts[["id", "geometry"]].copy()
+    # A generated set says so in its ``source`` column; keep it so reports can say so too.
+    out["source"] = pts[cols["source"]].astype(str).to_numpy() if "source" in cols else "records"
     out.insert(1, "time", times.to_numpy())
     out.insert(2, "type", kinds.astype(str).str.strip().str.lower().to_numpy())
     return gpd.GeoDataFrame(out, geometry="geometry", crs=pts.crs)

@@ -67,7 +67,7 @@ def test_phase_writes_plan_and_beats_or_ties_myopic(scenario, tmp_path):
     assert forced in opened  # forced open by 2027
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Assessment by time of day" in html and "WORST" in html
-    assert "Incident workload" in html
+    assert "Incident workload" in html and "GENERATED" in html
     work = pd.read_csv(out / "workload.csv")
     assert work["calls"].sum() == 400
 

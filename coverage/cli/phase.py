@@ -10,6 +10,7 @@ is a worked example.
 from __future__ import annotations
 
 import argparse
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,9 @@ def run_phase(s: dict, out: str | Path | None = None, *, no_cache: bool = False)
         notes = [f"scenario {s['path']}", f"travel model: {network.travel_model.name}"]
         if profile is not None:
             notes.append(f"time profile {profile.name}: {profile.note}")
+        if incidents is not None and (incidents["source"] == "generated").any():
+            notes.append("WARNING: the incident set is GENERATED (source = 'generated'), not real "
+                         "records; the workload figures only demonstrate the method")
         if incidents is not None:
             notes.append(f"incidents: {s['data']['incidents']} ({len(incidents)} records); time on "
                          f"scene {inc_cfg['time_on_scene_min']} min (named assumption), workload "
@@ -284,7 +288,7 @@ def run_phase(s: dict, out: str | Path | None = None, *, no_cache: bool = False)
                                     tiles=s["output"]["tiles"], hydrants=hydrants)
         bar.next()
     res, myo = run.phased, run.myopic
-    gap = "n/a" if res.gap is None else f"{res.gap:.2%}"
+    gap = "n/a" if res.gap is None or not math.isfinite(res.gap) else f"{res.gap:.2%}"
     print(f"phased plan ({res.objective_name}): {res.status} ({res.solver}), objective "
           f"{res.objective:,.1f}, bound {res.bound}, gap {gap}")
     print(f"myopic plan: {myo.status}, objective "
@@ -294,7 +298,9 @@ def run_phase(s: dict, out: str | Path | None = None, *, no_cache: bool = False)
         print(f"  {r.year}: opens {r.opened or '—'}; coverage {r.coverage_share:.1%}, "
               f"p90 {r.first_due_p90_s / 60:.1f} min, caps {'met' if r.caps_met else 'NOT met'}")
     d = run.difference()
-    print(f"summed coverage share, phased − myopic: {100 * d['summed_coverage_share']:+.2f} points")
+    if d["summed_coverage_share"] is not None:
+        print(f"summed coverage share, phased − myopic: {100 * d['summed_coverage_share']:+.2f} "
+              "points")
     print(f"outputs in {root}/")
     return paths
 

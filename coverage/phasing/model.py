@@ -463,10 +463,19 @@ def myopic_plan(problems: PlacementProblem | Sequence[PlacementProblem], spec: P
                             threads=options.threads, msg=options.msg)
         chosen, status = _one_year(probs, open_cols, forced, banned, cost, left, spec,
                                    objective, robust, opts)
-        statuses.append(status)
         if chosen is None:
-            return PhaseResult("myopic", objective, status, f"{spec.years[t]}: no solution "
-                               f"({status})", oy, solve_s=time.perf_counter() - t0)
+            # The year's model found nothing in its time: that year's greedy pick instead.
+            one = PhaseSpec(years=[0], budget=[max(left, 0.0)], costs=cost,
+                            forced={0: forced} if forced else {},
+                            forbidden={0: banned} if banned else {})
+            gr = greedy_plan([_refix(p, open_cols) for p in probs], one, objective=objective,
+                             robust=robust)
+            if not gr.has_solution:
+                return PhaseResult("myopic", objective, status, f"{spec.years[t]}: no solution "
+                                   f"({status})", oy, solve_s=time.perf_counter() - t0)
+            chosen = [int(c) for c in np.flatnonzero(gr.open_year == 0) if c not in set(open_cols)]
+            status = f"greedy ({status})"
+        statuses.append(status)
         for c in chosen:
             oy[c] = t
         spent_total += float(cost[list(chosen)].sum()) if chosen else 0.0
@@ -728,13 +737,13 @@ def _coverage_milp(probs, spec, robust, options, radii: list[float] | None = Non
         return PhaseResult("multi-period", "coverage", "optimal", "nothing to decide", oy, obj, obj,
                            0.0, by_year, solver, details=details)
     out = backend.solve(lp, options, options.time_limit)
+    # HiGHS reports an infinite dual bound when it stopped before the root bound: no bound.
+    bound = None if out.bound is None or not math.isfinite(out.bound) else out.bound + constant
     if not out.has_solution:
         return PhaseResult("multi-period", "coverage", out.status, out.message, _base_open_year(p0),
-                           bound=None if out.bound is None else out.bound + constant,
-                           solver=solver, solve_s=out.wall_s, details=details)
+                           bound=bound, solver=solver, solve_s=out.wall_s, details=details)
     oy = _open_year_from(x, p0, T)
     obj, by_year = plan_values(probs, spec, oy, robust=robust)
-    bound = None if out.bound is None else out.bound + constant
     solver_obj = out.objective + constant
     tol = 1e-5 * max(1.0, abs(obj))
     if solver_obj - obj > tol or (bound is not None and obj - bound > tol):

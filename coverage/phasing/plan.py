@@ -92,6 +92,9 @@ class PhaseRun:
         """Phased minus myopic: the objective and each year's coverage share."""
         ph = self.years[self.years["plan"] == "phased"].set_index("year")
         my = self.years[self.years["plan"] == "myopic"].set_index("year")
+        if my.empty or ph.empty:
+            return {"objective": None, "coverage_share_by_year": None,
+                    "summed_coverage_share": None}
         return {
             "objective": (None if self.phased.objective is None or self.myopic.objective is None
                           else self.phased.objective - self.myopic.objective),
@@ -315,6 +318,8 @@ def run_phasing(
         work = station_workload(inc, due.first_idx, due.first_s, final["id"].astype(str).tolist(),
                                 rules=workload)
         work.insert(1, "name", final["name"].astype(str).to_numpy())
+        work.attrs["generated"] = bool("source" in incidents
+                                       and (incidents["source"] == "generated").any())
     return PhaseRun(spec=spec, phased=phased, myopic=myopic, problem=base, candidates=cands,
                     existing=existing, years=pd.DataFrame(rows), sites=sites, before=before,
                     after=after, periods=periods, workload=work, robust=robust)

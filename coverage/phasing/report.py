@@ -148,8 +148,9 @@ def report_section(run: PhaseRun, *, plot_png: bytes | None = None,
         f"{html.escape(spec.discount.source)}); time-of-day siting: {html.escape(run.robust)}.</p>",
         "<ul>", _status_line("multi-period plan", run.phased), _status_line("myopic plan", run.myopic),
         "</ul>",
-        f"<p>Summed coverage share over the years, phased minus myopic: "
-        f"<b>{100 * diff['summed_coverage_share']:+.2f} percentage points</b>; objective "
+        "<p>Summed coverage share over the years, phased minus myopic: <b>"
+        + ("n/a (no myopic plan)" if diff["summed_coverage_share"] is None else
+           f"{100 * diff['summed_coverage_share']:+.2f} percentage points") + "</b>; objective "
         f"difference {'n/a' if diff['objective'] is None else format(diff['objective'], '+,.1f')}."
         " The small-station district caps are reported per year, not enforced by the phased model."
         " Coverage, p90 and caps are under the travel model's own times; 'planned-for coverage' is"
@@ -176,6 +177,7 @@ def report_section(run: PhaseRun, *, plot_png: bytes | None = None,
                   "unless calibrated.</p>", _table_html(show, highlight=p["worst"])]
     if run.workload is not None:
         w = run.workload
+        generated = bool(run.workload.attrs.get("generated"))
         show = pd.DataFrame({
             "station": w["station"], "name": w["name"], "calls": w["calls"],
             "calls / year": w["calls_per_year"].round(1),
@@ -190,6 +192,8 @@ def report_section(run: PhaseRun, *, plot_png: bytes | None = None,
                   f"<p>Stations of the {spec.years[-1]} plan; each incident goes to its first-due "
                   "station; a call arriving while that station is still busy goes to the "
                   f"second-due station. {over} station(s) over the workload threshold.</p>",
+                  "<p><b>These incidents are GENERATED, not real records: the figures only "
+                  "demonstrate the method.</b></p>" if generated else "",
                   _table_html(show, highlight=w["over_threshold"])]
     if hydrants is not None:
         parts.append(hydrant_section(hydrants))
