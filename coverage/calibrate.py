@@ -314,7 +314,8 @@ def calibrate(network: RoadNetwork, stations: gpd.GeoDataFrame, records: gpd.Geo
                              fix="free-flow records are needed to tell speed from congestion")
     else:
         period = np.full(len(recs), "all_day")
-    fit_periods = sorted(set(period) - {reference_period}) if profile is not None else []
+    fit_periods = sorted(str(p) for p in set(period) - {reference_period}) if profile is not None \
+        else []
     p_index = np.array([fit_periods.index(p) + 1 if p in fit_periods else 0 for p in period])
 
     free, base_speed, keys, caps = _arc_table(network, index, model)
