@@ -57,11 +57,12 @@ class PhaseRun:
     years : DataFrame
         The year table: ``plan``, ``year``, ``opened`` (site ids), ``new_sites``
         (open by that year), ``coverage_share``, ``first_due_p90_s``,
-        ``first_due_max_s``, ``caps_met``, ``over_cap`` (station ids) — all under the
+        ``first_due_max_s``, ``caps_met``, ``over_cap`` (station names) — all under the
         travel model's own times — and ``model_coverage_share``, the coverage the model
         maximised (the worst period's, or within the threshold in every period, when robust).
     sites : GeoDataFrame
-        Every site opened by either plan: ``id``, ``plan``, ``year``, ``type``.
+        Every site opened by either plan: ``id``, ``label`` (id and road name), ``plan``,
+        ``year``, ``type``.
     before : Assessment
         Today's stations.
     after : Assessment
@@ -144,6 +145,12 @@ def _period_problems(base: PlacementProblem, index: RoadIndex, columns: Snap, de
             cost, weights=base.weights, threshold=base.threshold, fixed=list(base.fixed),
             candidate_ids=base.candidate_ids, site_types=base.site_types))
     return out
+
+
+def _label(site_id, cands: gpd.GeoDataFrame, row: int) -> str:
+    """A site as a planner reads it: its id and the road it stands on."""
+    road = str(cands["road_name"].iloc[row]) if "road_name" in cands else ""
+    return f"{site_id} ({road})" if road and road != "nan" else str(site_id)
 
 
 def year_stations(existing: gpd.GeoDataFrame, cands: gpd.GeoDataFrame, open_year: np.ndarray,
@@ -272,8 +279,9 @@ def run_phasing(
         for t, year in enumerate(spec.years):
             st = year_stations(existing, cands, res.open_year, t, types)
             a = assess(network, st, standard=before.standard, demand=demand_set, index=index)
-            over = a.stations.loc[a.stations["over_cap"].astype(bool), "id"].astype(str).tolist()
-            opened = [base.candidate_ids[c] for c in res.opened_in(t, base.fixed)]
+            over = a.stations.loc[a.stations["over_cap"].astype(bool), "name"].astype(str).tolist()
+            opened = [_label(base.candidate_ids[c], cands, c - n_fixed)
+                      for c in res.opened_in(t, base.fixed)]
             rows.append({
                 "plan": name, "year": int(year), "opened": ", ".join(map(str, opened)),
                 "new_sites": int(((res.open_year >= 0) & (res.open_year <= t)).sum() - n_fixed),
@@ -286,11 +294,13 @@ def run_phasing(
                                          and total > 0 else None),
             })
             for c in res.opened_in(t, base.fixed):
-                site_rows.append({"id": base.candidate_ids[c], "plan": name, "year": int(year),
+                site_rows.append({"id": base.candidate_ids[c],
+                                  "label": _label(base.candidate_ids[c], cands, c - n_fixed),
+                                  "plan": name, "year": int(year),
                                   "type": types[c], "geometry": cands.geometry.iloc[c - n_fixed]})
             if name == "phased" and t == spec.n_years - 1:
                 after = a
-    sites = gpd.GeoDataFrame(site_rows or None, columns=["id", "plan", "year", "type", "geometry"],
+    sites = gpd.GeoDataFrame(site_rows or None, columns=["id", "label", "plan", "year", "type", "geometry"],
                              geometry="geometry", crs=network.crs)
 
     periods = None

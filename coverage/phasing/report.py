@@ -96,7 +96,7 @@ def phase_map(run: PhaseRun, *, tiles: bool = True) -> folium.Map:
             folium.CircleMarker(
                 [r.geometry.y, r.geometry.x], radius=8 if filled else 11, color=colour[r.year],
                 weight=3, fill=filled, fill_opacity=0.85,
-                tooltip=f"{plan}: {r.id} opens {r.year} ({r.type})").add_to(group)
+                tooltip=f"{plan}: {r.label} opens {r.year} ({r.type})").add_to(group)
     legend = "".join(f'<div><span style="color:{c}">&#9679;</span> {y}</div>'
                      for y, c in colour.items())
     fmap.get_root().html.add_child(folium.Element(
