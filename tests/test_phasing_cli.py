@@ -119,3 +119,28 @@ tiles = false
     assert list(table["new_hydrants"]) == [4, 4]
     assert table["covered_share"].is_monotonic_increasing
     assert "Hydrants year by year" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_incidents_as_weighted_demand(scenario, yuzhong_network, yuzhong_stations):
+    """Planning on the (GENERATED) incidents weighted by type: the weight covered is the
+    type-weighted count of incidents within the threshold."""
+    import geopandas as gpd
+
+    from coverage.incidents import incident_weights, read_incidents
+    from coverage.layers import read_stations
+    from coverage.phasing import PhaseSpec
+    from coverage.phasing.plan import run_phasing
+
+    toml, cands = scenario
+    inc = read_incidents(toml.parent / "generated_incidents.csv")
+    w = incident_weights(inc)
+    run = run_phasing(
+        yuzhong_network, read_stations(yuzhong_stations),
+        lambda ids, costs: PhaseSpec(years=[2026], budget=[1]),
+        candidates=gpd.GeoDataFrame(cands[["id", "geometry"]]).to_crs(yuzhong_network.crs),
+        incidents=inc, incident_weights=w, demand_from_incidents=True)
+    assert run.phased.status == "optimal"
+    dem = run.before.demand_set.points
+    assert len(dem) == len(inc) and dem["weight"].sum() == pytest.approx(w.sum())
+    assert run.phased.by_year[0] == pytest.approx(
+        run.years.query("plan == 'phased'")["coverage_share"].iloc[0] * w.sum())
