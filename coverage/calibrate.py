@@ -39,13 +39,14 @@ from scipy.optimize import least_squares
 from scipy.sparse.csgraph import dijkstra
 
 from coverage.demand import snap_layer
-from coverage.engine import RoadIndex, Snap, build_index
+from coverage.engine import RoadIndex, Snap, build_index, due_times, point_times, snap_points
 from coverage.errors import InputError
 from coverage.layers import read_points
 from coverage.network.model import RoadNetwork
 from coverage.network.travel import (
     HIGHWAY_RANK,
     TravelModel,
+    apply_travel_model,
     parse_maxspeed_kph,
 )
 from coverage.outputs.files import atomic_write
@@ -514,9 +515,6 @@ def generated_records(network: RoadNetwork, stations: gpd.GeoDataFrame, n: int, 
     times are spread over the day; travel = the true model's routed time times
     the period factor, plus Gaussian noise of ``noise_s`` seconds.
     """
-    from coverage.engine import due_times, point_times
-    from coverage.network import load_network  # noqa: F401  (documented entry point)
-
     rng = np.random.default_rng(seed)
     true_net = _with_model(network, true_model)
     index = build_index(true_net)
@@ -527,8 +525,6 @@ def generated_records(network: RoadNetwork, stations: gpd.GeoDataFrame, n: int, 
         index.seg_geometry[seg], rng.uniform(0.05, 0.95, n), normalized=True))
     st = stations.to_crs(network.crs).reset_index(drop=True)
     st_snap = snap_layer(index, st, source="stations")
-    from coverage.engine import snap_points
-
     inc_snap = snap_points(index, xy)
     due = due_times(point_times(index, st_snap, inc_snap))
     hour = rng.uniform(0, 24, n)
@@ -548,7 +544,5 @@ def generated_records(network: RoadNetwork, stations: gpd.GeoDataFrame, n: int, 
 
 def _with_model(network: RoadNetwork, model: TravelModel) -> RoadNetwork:
     """The same graph with edge times from ``model`` (no edges dropped or added)."""
-    from coverage.network.travel import apply_travel_model
-
     G, _ = apply_travel_model(network.graph, replace(model, apparatus_height_m=0.0))
     return replace(network, graph=G, travel_model=model)

@@ -21,9 +21,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from coverage.assess import Assessment, assess
+from coverage.assess import Assessment, DemandSet, assess
 from coverage.demand import snap_layer
-from coverage.engine import RoadIndex, Snap, build_index, snap_points, travel_time_matrix
+from coverage.engine import (
+    RoadIndex,
+    Snap,
+    build_index,
+    due_times,
+    point_times,
+    snap_points,
+    travel_time_matrix,
+)
 from coverage.errors import InputError
 from coverage.incidents import WorkloadRules, station_workload
 from coverage.network.model import RoadNetwork
@@ -217,8 +225,6 @@ def run_phasing(
         Demand weight per incident (default 1).
     options : SolveOptions
     """
-    from coverage.assess import DemandSet
-
     if robust != "none" and profile is None:
         raise InputError(f"robust = {robust!r} needs a time profile", source="robust",
                          fix="name a [periods] profile or set robust = 'none'")
@@ -322,8 +328,6 @@ def run_phasing(
         inc = incidents.to_crs(network.crs)
         inc_snap = snap_layer(index, inc, source="incidents")
         st_snap = snap_points(index, shapely.get_coordinates(final.geometry.values))
-        from coverage.engine import due_times, point_times
-
         due = due_times(point_times(index, st_snap, inc_snap))
         work = station_workload(inc, due.first_idx, due.first_s, final["id"].astype(str).tolist(),
                                 rules=workload)
