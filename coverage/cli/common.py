@@ -33,6 +33,9 @@ def add_network_args(parser: argparse.ArgumentParser, *, boundary_required: bool
     )
     src.add_argument("--buffer-m", type=float, default=1500.0, help="study area = district + this buffer (m, default 1500)")
     src.add_argument("--speeds", choices=sorted(SPEED_PRESETS), default="china_urban", help="speed preset per road class")
+    src.add_argument("--travel-model", type=Path, metavar="FILE", default=None,
+                     help="travel model TOML (speeds per class, congestion), e.g. from `calibrate`; "
+                     "replaces --speeds")
     src.add_argument("--congestion", type=float, default=None, help="travel-time multiplier ≥ 1 (default: preset's)")
     src.add_argument("--apparatus-height-m", type=float, default=None, help="drop roads with a lower maxheight (default 3.2)")
     src.add_argument("--signal-delay-s", type=float, default=None, help="extra seconds per traffic signal (default 0)")
@@ -56,6 +59,10 @@ def add_station_args(parser: argparse.ArgumentParser) -> None:
 def travel_model_from_args(args: argparse.Namespace):
     """The chosen speed preset with any overrides applied."""
     model = SPEED_PRESETS[args.speeds]
+    if getattr(args, "travel_model", None) is not None:
+        from coverage.calibrate import read_travel_model  # a TOML model replaces the preset
+
+        model = read_travel_model(args.travel_model)
     overrides = {
         "congestion_factor": args.congestion,
         "apparatus_height_m": args.apparatus_height_m,
