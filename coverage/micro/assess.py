@@ -26,7 +26,7 @@ from coverage.engine import RoadIndex, Snap, build_index, point_times, snap_poin
 from coverage.errors import InputError
 from coverage.micro.standard import MICRO_3MIN, MicroStandard
 from coverage.network.model import RoadNetwork
-from coverage.network.walk import MICRO_ON_FOOT, WalkModel
+from coverage.network.walk import WalkModel
 
 __all__ = [
     "MicroAssessment",
@@ -34,6 +34,7 @@ __all__ = [
     "assess_micro",
     "first_water",
     "snap_micro_stations",
+    "snap_surface",
     "walk_times",
 ]
 
@@ -56,6 +57,40 @@ def _model(network: RoadNetwork) -> WalkModel:
     return model
 
 
+def snap_surface(index: RoadIndex, xy: np.ndarray, *, search_m: float = 300.0) -> Snap:
+    """Snap points to the nearest walkway that is not a bridge deck or a tunnel.
+
+    A building beside a river bridge or above a road tunnel is reached from the
+    street at its door, not from the deck overhead or the tube below (Yuzhong's
+    tunnels are simplified into edges kilometres long). Points with no surface
+    walkway within ``search_m`` keep their plain nearest segment.
+    """
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    snap = snap_points(index, xy)
+    under = np.flatnonzero(index.seg_bridge[snap.seg] | index.seg_tunnel[snap.seg])
+    if len(under) == 0:
+        return snap
+    surface = ~(index.seg_bridge | index.seg_tunnel)
+    pts = shapely.points(xy[under])
+    which, segs = index.tree.query(pts, predicate="dwithin", distance=search_m)
+    ok = surface[segs]
+    which, segs = which[ok], segs[ok]
+    if len(which) == 0:
+        return snap
+    dist = shapely.distance(pts[which], index.seg_geometry[segs])
+    order = np.lexsort((dist, which))
+    which, segs, dist = which[order], segs[order], dist[order]
+    first = np.r_[True, which[1:] != which[:-1]]
+    rows, segs, dist = under[which[first]], segs[first], dist[first]
+    lines = index.seg_geometry[segs]
+    frac = np.clip(shapely.line_locate_point(lines, shapely.points(xy[rows]), normalized=True),
+                   0.0, 1.0)
+    seg, fr, dm, on = snap.seg.copy(), snap.frac.copy(), snap.dist_m.copy(), snap.xy.copy()
+    seg[rows], fr[rows], dm[rows] = segs, frac, dist
+    on[rows] = shapely.get_coordinates(shapely.line_interpolate_point(lines, frac, normalized=True))
+    return Snap(seg=seg, frac=fr, dist_m=dm, xy=on)
+
+
 def snap_micro_stations(index: RoadIndex, stations: gpd.GeoDataFrame, *,
                         source: str = "micro stations", warn_m: float = WARN_SNAP_M,
                         max_m: float = MAX_SNAP_M) -> Snap:
@@ -67,7 +102,7 @@ def snap_micro_stations(index: RoadIndex, stations: gpd.GeoDataFrame, *,
         A station more than ``max_m`` from any walkway (listed with its distance).
     """
     pts = stations.to_crs(index.crs)
-    snap = snap_points(index, shapely.get_coordinates(pts.geometry.values))
+    snap = snap_surface(index, shapely.get_coordinates(pts.geometry.values))
     label = [f"{i} {n}".strip() if n and n != i else str(i)
              for i, n in zip(stations["id"].astype(str), stations.get("name", stations["id"]).astype(str),
                              strict=True)]
@@ -185,7 +220,7 @@ def _share(reached: np.ndarray, weight: np.ndarray) -> dict:
 def _attach(frame: gpd.GeoDataFrame, index: RoadIndex, src: Snap, ids: np.ndarray,
             model: WalkModel, standard: MicroStandard, cutoff_s: float) -> gpd.GeoDataFrame:
     out = frame.copy()
-    snap = snap_points(index, shapely.get_coordinates(out.geometry.values))
+    snap = snap_surface(index, shapely.get_coordinates(out.geometry.values))
     t, who = first_water(walk_times(index, src, snap, model, cutoff_s=cutoff_s),
                          standard.turnout_s)
     out["walkway_m"] = snap.dist_m
