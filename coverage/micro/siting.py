@@ -25,7 +25,7 @@ import scipy.sparse as sp
 import shapely
 
 from coverage.candidates import thin
-from coverage.engine import RoadIndex, Snap, build_index, snap_points, travel_time_matrix
+from coverage.engine import RoadIndex, Snap, build_index, travel_time_matrix
 from coverage.errors import InputError
 from coverage.micro.assess import _model, snap_micro_stations, snap_surface
 from coverage.micro.standard import MICRO_3MIN, MicroStandard
@@ -199,7 +199,8 @@ def site_micro_stations(
 
     if candidates is None:
         cand = walk_candidates(network, index, min_spacing_m=min_spacing_m)
-        cand_snap = snap_points(index, shapely.get_coordinates(cand.geometry.values))
+        # As in the assessment: a site on a bridge or tunnel node stands at the street beside it.
+        cand_snap = snap_surface(index, shapely.get_coordinates(cand.geometry.values))
     else:
         cand = candidates.to_crs(network.crs).reset_index(drop=True)
         cand = cand[cand.within(network.study_area)].reset_index(drop=True)
