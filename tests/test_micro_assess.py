@@ -164,3 +164,13 @@ def test_combined_view(result, yuzhong_network, yuzhong_stations):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert m["all"]["neither"] == int(view["neither"].sum())
+
+
+def test_station_off_the_walkways_is_warned_by_name():
+    from coverage.micro.assess import snap_micro_stations
+
+    st = generated_stations().to_crs(walk_network().crs)
+    st["geometry"] = st.geometry.translate(25.0, 25.0)  # 35 m off its walk node
+    with pytest.warns(UserWarning, match=r"more than 5 m from the nearest walkway.*GEN-"):
+        snap = snap_micro_stations(walk_index(), st, warn_m=5.0)
+    assert (snap.dist_m > 0).any()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from coverage.cli.common import COORD_SYSTEMS, Steps
+from coverage.buildings import buildings_demand
+from coverage.cli.common import COORD_SYSTEMS, Steps, study_area_wgs84
+from coverage.engine import build_index
 from coverage.errors import InputError
-from coverage.layers import read_boundary, read_stations
+from coverage.layers import read_boundary, read_points, read_stations
 from coverage.micro import (
     MICRO_3MIN,
     assess_micro,
@@ -143,12 +146,6 @@ def _model(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Load, assess, optionally site, and write the outputs."""
-    from dataclasses import replace
-
-    from coverage.buildings import buildings_demand
-    from coverage.cli.common import study_area_wgs84
-    from coverage.engine import build_index
-
     started = time.perf_counter()
     out = check_outputs(args.out, _inputs(args))
     if args.micro_stations is None and not args.propose:
@@ -201,8 +198,6 @@ def run(args: argparse.Namespace) -> int:
                     buildings[buildings["residential"]]
             candidates = None
             if args.candidates is not None:
-                from coverage.layers import read_points
-
                 candidates = read_points(args.candidates, coord_system=args.coord_system,
                                          name="candidates")
             siting = site_micro_stations(

@@ -24,6 +24,7 @@ import shapely
 
 from coverage.engine import RoadIndex, Snap, build_index, point_times, snap_points
 from coverage.errors import InputError
+from coverage.micro.layers import outside_area
 from coverage.micro.standard import MICRO_3MIN, MicroStandard
 from coverage.network.model import RoadNetwork
 from coverage.network.walk import WalkModel
@@ -305,8 +306,6 @@ def assess_micro(
     -------
     MicroAssessment
     """
-    from coverage.micro.layers import outside_area
-
     model = _model(network)
     index = index or build_index(network)
     area = network.boundary if network.boundary is not None else network.study_area

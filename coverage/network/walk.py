@@ -81,6 +81,7 @@ __all__ = [
     "edge_walk_s",
     "prepare_stairs",
     "walk_filter",
+    "with_overrides",
 ]
 
 #: Per-edge counts set before simplification and summed along merged edges.
