@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/placement.py
+	$(BIN)/python benchmarks/micro.py
 
 clean:
 	rm -rf $(VENV) $(LATEST) out .pytest_cache .ruff_cache
