@@ -33,6 +33,7 @@ from coverage.network import CHINA_URBAN, load_network
 from coverage.network.walk import WALK_PRESETS, with_overrides
 from coverage.optimise import SolveOptions
 from coverage.outputs.files import atomic_write, write_geojson, write_json
+from coverage.outputs.maps import save_map
 from coverage.outputs.write import check_outputs
 from coverage.presets import STANDARDS
 
@@ -237,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
             write_geojson(layer, out / f"{stem}.geojson")
         district = walk.boundary if walk.boundary is not None else walk.study_area
         fmap = micro_map(result, walk.graph, combined=view, proposed=proposed, area=district)
-        atomic_write(out / "map.html", fmap.get_root().render())
+        save_map(fmap, out / "map.html")
         atomic_write(out / "report.html", micro_report_html(summary))
         bar.next()
 

@@ -83,7 +83,10 @@ def micro_map(assessment: MicroAssessment, graph, *, combined: gpd.GeoDataFrame 
     proposed ones (blue).
     """
     crs = assessment.stations.crs
-    fmap = folium.Map(tiles=tiles, control_scale=True)
+    fmap = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
+    # Only Leaflet is used: no marker fonts, jQuery or Bootstrap to fetch or inline.
+    fmap.default_js = [(k, v) for k, v in fmap.default_js if k == "leaflet"]
+    fmap.default_css = [(k, v) for k, v in fmap.default_css if k == "leaflet_css"]
     frames = [assessment.stations] + ([assessment.buildings] if len(assessment.buildings) else [])
     bounds = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True)[["geometry"]],
                               crs=crs).to_crs(4326).total_bounds
@@ -105,8 +108,8 @@ def micro_map(assessment: MicroAssessment, graph, *, combined: gpd.GeoDataFrame 
         ).add_to(fmap)
     limit = assessment.standard.response_s
     view = combined if combined is not None else assessment.buildings
-    group = folium.FeatureGroup(name="Buildings: first water (green within "
-                                f"{limit / 60:g} min, red: neither micro nor engine in time)")
+    group = folium.FeatureGroup(name=f"Buildings: first water ≤ {limit / 60:g} min (green), "
+                                "later (orange), neither in time (red)")
     for r in view.to_crs(4326).itertuples():
         neither = bool(getattr(r, "neither", False))
         colour = _OK if r.micro_ok else (_NEITHER if neither else _LATE)
@@ -125,7 +128,10 @@ def micro_map(assessment: MicroAssessment, graph, *, combined: gpd.GeoDataFrame 
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6, color=colour, weight=2,
                             fill=False, tooltip=tip).add_to(keys)
     keys.add_to(fmap)
-    for frame, name, colour in ((assessment.stations, "Micro stations", _EXISTING),
+    existing = assessment.stations
+    if proposed is not None:
+        existing = existing[~existing["id"].isin(proposed["id"])]
+    for frame, name, colour in ((existing, "Micro stations", _EXISTING),
                                 (proposed, "Proposed micro stations", _PROPOSED)):
         if frame is None or len(frame) == 0:
             continue
