@@ -55,8 +55,7 @@ def engine_first_due(
     """
     std = response_standard(standard) if isinstance(standard, str) else standard
     index = index or build_index(network)
-    st = stations[stations.get("status", "existing").astype(str) != "closed"] \
-        if "status" in stations else stations
+    st = stations[stations["status"].astype(str) != "closed"] if "status" in stations else stations
     if len(st) == 0:
         raise InputError("no open fire station in the station layer", source="stations",
                          fix="keep at least one station that is not closed")

@@ -303,7 +303,7 @@ def key_units_from_osm(
             continue
         feats = feats.to_crs(4326)
         for (element, osm_id), feat in feats.iterrows():
-            hits = [(cat, f"{key}={feat.get(key) if values is True else feat[key]}")
+            hits = [(cat, f"{key}={feat[key]}")
                     for cat, rule in KEY_UNIT_RULES.items() for key, values in rule.items()
                     if key in feats.columns and _matches(feat.get(key), values)]
             if not hits:

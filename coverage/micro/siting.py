@@ -240,10 +240,12 @@ def site_micro_stations(
     chosen_xy = cand_xy[[c - n_fixed for c in chosen]] if chosen else np.zeros((0, 2))
     # Only entries within the travel budget are stored: a stored entry is a reach.
     reach = np.diff(cost.tocsc()[:, chosen].indptr) if chosen else np.zeros(0)
+    # Planner-facing names: the walkway a site stands on, not a node id.
+    streets = [str(index.seg_name[sites_snap.seg[c]] or "") for c in chosen]
     sites = gpd.GeoDataFrame(
         {"id": [f"MICRO-NEW-{i + 1}" for i in range(len(chosen))],
-         "name": [f"proposed community micro station {i + 1} ({ids[c]})"
-                  for i, c in enumerate(chosen)],
+         "name": [f"proposed community micro station {i + 1}" + (f", {st}" if st else "")
+                  for i, st in enumerate(streets)],
          "type": "community", "staffing": np.nan, "status": "proposed",
          "candidate": [ids[c] for c in chosen], "demand_reached": reach.astype(int)},
         geometry=shapely.points(np.asarray(chosen_xy).reshape(-1, 2)), crs=network.crs,
