@@ -102,10 +102,14 @@ def test_edge_formula_per_step_and_overrides():
     assert edge_walk_s(10.0, 0, 0, 20, 10.0, 0, mean) == pytest.approx(
         (20 * 0.6 + 20 * 0.15 / 0.33) / 2)
     assert edge_walk_s(0.0, 0, 0, 0, 0.0, 1, MICRO_ON_FOOT) == pytest.approx(90.0)
+    # Off the network the e-bike crew walks: legs at 2.0 m/s, not 15 km/h.
+    assert MICRO_EBIKE.leg_speed_mps == 2.0 and MICRO_ON_FOOT.leg_speed_mps == 2.0
+    assert MICRO_WALKING.leg_speed_mps == MICRO_WALKING.speed_mps
 
 
 @pytest.mark.parametrize("field,value", [("speed_mps", 0), ("stair_up_mps", -1.0),
                                          ("step_rise_m", float("nan")), ("elevator_s", -5),
+                                         ("access_speed_mps", 0.0),
                                          ("unknown_stairs", "sideways")])
 def test_bad_walk_parameters_are_clear_errors(field, value):
     with pytest.raises(InputError, match=field):

@@ -7,8 +7,8 @@ Time to first water at a point::
 
     turnout_s + station leg + walk-network time + building leg
 
-The two legs are straight lines at the walk model's level speed: from the
-station to its nearest walkway, and from the walkway to the building's
+The two legs are straight lines at the walk model's leg speed (on foot, also for
+the e-bike profile): from the station to its nearest walkway, and from the walkway to the building's
 representative point (OSM maps few courtyard paths up to the door).
 """
 
@@ -132,11 +132,12 @@ def walk_times(index: RoadIndex, src: Snap, dst: Snap, model: WalkModel, *,
     Returns
     -------
     ndarray, shape (S, T)
-        Leg from the source to its walkway + network time + leg to the target;
-        ``inf`` where that exceeds ``cutoff_s``.
+        Leg from the source to its walkway + network time + leg to the target
+        (legs at ``model.leg_speed_mps``); ``inf`` where that exceeds ``cutoff_s``.
     """
     net = point_times(index, src, dst, cutoff_s=cutoff_s)
-    total = net + src.dist_m[:, None] / model.speed_mps + dst.dist_m[None, :] / model.speed_mps
+    legs = src.dist_m[:, None] + dst.dist_m[None, :]
+    total = net + legs / model.leg_speed_mps
     total[total > cutoff_s] = np.inf
     return total
 

@@ -98,7 +98,7 @@ def walk_candidates(network: RoadNetwork, index: RoadIndex, *, min_spacing_m: fl
 
 def cover_matrix(index: RoadIndex, sites: Snap, demand: Snap, *, speed_mps: float,
                  travel_s: float) -> sp.csr_array:
-    """Demand × site walk seconds within ``travel_s``, straight legs included (sparse).
+    """Demand × site walk seconds within ``travel_s``, straight legs at ``speed_mps`` included.
 
     Absent entries are beyond ``travel_s``; a stored 0.0 is a real zero.
     """
@@ -221,7 +221,7 @@ def site_micro_stations(
     else:
         sites_snap, n_fixed, ids = cand_snap, 0, list(cand["id"].astype(str))
 
-    cost = cover_matrix(index, sites_snap, dem_snap, speed_mps=walk.speed_mps,
+    cost = cover_matrix(index, sites_snap, dem_snap, speed_mps=walk.leg_speed_mps,
                         travel_s=standard.travel_s)
     weights = dem["weight"].to_numpy(float)
     problem = PlacementProblem.from_cost_matrix(
