@@ -171,3 +171,26 @@ def test_walk_times_match_networkx_on_the_real_walk_graph():
         back = nx.single_source_dijkstra_path_length(G.reverse(copy=False), s, weight="travel_s")
         asymmetric += sum(abs(back[t] - ref[t]) > 1.0 for t in dst_nodes)
     assert asymmetric > 0  # up and down the steps differ
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.given(length=st.floats(0.1, 500), stairs_frac=st.floats(0, 1), steps=st.floats(0, 2000),
+                  extra=st.floats(0, 100))
+@hypothesis.settings(max_examples=200, deadline=None)
+def test_stair_time_bounds_and_monotonicity(length, stairs_frac, steps, extra):
+    stairs = length * stairs_frac
+    up = edge_walk_s(length, steps, 0, 0, stairs, 0, MICRO_ON_FOOT)
+    down = edge_walk_s(length, 0, steps, 0, stairs, 0, MICRO_ON_FOOT)
+    unknown = edge_walk_s(length, 0, 0, steps, stairs, 0, MICRO_ON_FOOT)
+    level = max(length / MICRO_ON_FOOT.speed_mps, 0.01)
+    # never faster than the level, up no faster than down, unknown read as up
+    assert up >= level - 1e-9 and down >= level - 1e-9
+    assert up >= down - 1e-9 and unknown == pytest.approx(up)
+    # more steps never make it faster
+    assert edge_walk_s(length, steps + extra, 0, 0, stairs, 0, MICRO_ON_FOOT) >= up - 1e-9
+    if stairs > 0:
+        expect = (length - stairs) / 2.0 + max(steps * 0.15 / 0.25, stairs / 2.0)
+        assert up == pytest.approx(max(expect, 0.01))
