@@ -28,9 +28,9 @@ import pandas as pd
 import shapely
 
 from coverage.assess import Assessment, DemandSet, assess
+from coverage.assess.demand import snap_layer
+from coverage.assess.districts import dissolve_cells
 from coverage.candidates import network_candidates
-from coverage.demand import snap_layer
-from coverage.districts import dissolve_cells
 from coverage.engine import RoadIndex, Snap, build_index, snap_points, travel_time_matrix
 from coverage.errors import InputError
 from coverage.network.model import RoadNetwork

@@ -57,9 +57,9 @@ import pyproj
 import shapely
 from shapely.ops import substring
 
+from coverage.assess.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.coordsys import from_wgs84
 from coverage.errors import InputError
-from coverage.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.outputs.files import atomic_path, atomic_write, write_geojson
 
 __all__ = [

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from coverage.demand import point_demand, road_demand, snap_layer
-from coverage.districts import demand_cells, dissolve_cells, protection_radius
+from coverage.assess.demand import point_demand, road_demand, snap_layer
+from coverage.assess.districts import demand_cells, dissolve_cells, protection_radius
+from coverage.assess.isochrones import DEFAULT_BREAKS_MIN, service_areas
+from coverage.assess.metrics import cdf_table, response_metrics
 from coverage.engine import RoadIndex, Snap, build_index, due_times, point_times, snap_points
 from coverage.errors import InputError
-from coverage.isochrones import DEFAULT_BREAKS_MIN, service_areas
-from coverage.metrics import cdf_table, response_metrics
 from coverage.network.model import RoadNetwork
 from coverage.presets import STATION_TYPES, ResponseStandard, response_standard
 
@@ -99,7 +99,7 @@ class Assessment:
     ----------
     standard : ResponseStandard
     metrics : dict
-        Headline figures from :func:`coverage.metrics.response_metrics`.
+        Headline figures from :func:`coverage.assess.metrics.response_metrics`.
     stations : GeoDataFrame
         One row per station (network CRS): ``id``, ``name``, ``type``, ``status``,
         ``district_km2``, ``area_cap_km2``, ``over_cap``, ``protection_radius_m``,
