@@ -14,9 +14,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import ndimage
+from shapely.geometry.base import BaseGeometry
 
-from coverage.assess.demand import point_demand, road_demand, snap_layer
-from coverage.assess.districts import demand_cells, dissolve_cells, protection_radius
+from coverage.assess.access import AccessRule
+from coverage.assess.demand import SNAP, DemandSet, _rule, snap_layer
+from coverage.assess.districts import (
+    ABSORB_BELOW_KM2,
+    absorb_islands,
+    dissolve_cells,
+    district_pieces,
+    fill_unassigned,
+)
+from coverage.assess.grid import DEFAULT_CELL_M
 from coverage.assess.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.assess.metrics import cdf_table, response_metrics
 from coverage.engine import RoadIndex, Snap, build_index, due_times, point_times, snap_points
@@ -24,71 +34,7 @@ from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
 from coverage.presets import STATION_TYPES, ResponseStandard, response_standard
 
-__all__ = ["Assessment", "DemandSet", "assess", "station_table"]
-
-
-@dataclass(frozen=True)
-class DemandSet:
-    """Demand points with their network positions and land cells.
-
-    Attributes
-    ----------
-    points : GeoDataFrame
-        In the network CRS, with a ``weight`` column.
-    snap : Snap
-        Positions on the road network.
-    cells : ndarray of geometries
-        Land attributed to each point (Voronoi cell clipped to the boundary).
-    cell_km2 : ndarray of float
-        Area of each cell, km².
-    """
-
-    points: gpd.GeoDataFrame
-    snap: Snap
-    cells: np.ndarray
-    cell_km2: np.ndarray
-
-    @classmethod
-    def from_roads(cls, index: RoadIndex, boundary, *, step_m: float = 50.0) -> DemandSet:
-        """Road samples every ``step_m`` inside ``boundary`` (network CRS).
-
-        Every sample counts as demand, but only samples on surface roads claim
-        land: nobody reaches the buildings beside a tunnel or under a viaduct
-        from it, and letting such points claim land would scatter a station's
-        district into slivers around roads that merely pass through.
-        """
-        points, snap = road_demand(index, step_m=step_m, area=boundary)
-        if len(points) == 0:
-            raise InputError(
-                "no road of the network lies inside the boundary",
-                fix="check that the boundary and the OSM extract cover the same place",
-            )
-        surface = ~(index.seg_bridge[snap.seg] | index.seg_tunnel[snap.seg])
-        if not surface.any():
-            surface[:] = True
-        cells = np.empty(len(points), dtype=object)
-        cells[:] = shapely.Polygon()
-        cells[surface] = demand_cells(snap.xy[surface], boundary)
-        return cls(points, snap, cells, shapely.area(cells) / 1e6)
-
-    @classmethod
-    def from_points(
-        cls, index: RoadIndex, layer: gpd.GeoDataFrame, boundary, *, source: str = "demand"
-    ) -> DemandSet:
-        """A weighted point layer (buildings by floor area, incidents, ...) inside ``boundary``.
-
-        ``layer`` needs a ``weight`` column; other columns (e.g. ``highrise``) are kept.
-        Land cells are the Voronoi cells of the points themselves.
-        """
-        points, snap = point_demand(index, layer, area=boundary, source=source)
-        if len(points) == 0:
-            raise InputError(
-                "no demand point lies inside the boundary",
-                source=source,
-                fix="check the layer's coordinates and coordinate system",
-            )
-        cells = demand_cells(shapely.get_coordinates(points.geometry.values), boundary)
-        return cls(points, snap, cells, shapely.area(cells) / 1e6)
+__all__ = ["Assessment", "DemandSet", "assess", "station_table", "worst_first_due", "no_access_zones"]
 
 
 @dataclass(frozen=True)
@@ -99,27 +45,47 @@ class Assessment:
     ----------
     standard : ResponseStandard
     metrics : dict
-        Headline figures from :func:`coverage.assess.metrics.response_metrics`.
+        Headline figures from :func:`coverage.assess.metrics.response_metrics` on the
+        demand, plus ``roads`` (the same on road samples, road length weighted),
+        ``land`` (land, no-vehicle-access land), ``districts`` (pieces, clean-up,
+        cross-district demand) and ``worst_first_due`` (where and on which road).
     stations : GeoDataFrame
         One row per station (network CRS): ``id``, ``name``, ``type``, ``status``,
-        ``district_km2``, ``area_cap_km2``, ``over_cap``, ``protection_radius_m``,
-        ``farthest_travel_s``, ``max_first_due_s``, ``demand_weight``, ``snap_m``.
+        ``district_km2``, ``area_cap_km2``, ``over_cap``, ``pieces``,
+        ``main_piece_share``, ``protection_radius_m`` (main piece),
+        ``detached_farthest_m``, ``farthest_travel_s``, ``max_first_due_s``,
+        ``demand_weight``, ``snap_m``.
     demand : GeoDataFrame
         Demand points (network CRS) with ``weight``, ``first_due_s``,
         ``first_due_station``, ``second_due_s``, ``second_due_station``,
         ``response_s``, ``covered``.
     districts : GeoDataFrame
-        One polygon per station (network CRS): ``station_id``, ``type``,
-        ``district_km2``, ``area_cap_km2``, ``over_cap``.
+        One polygon per station (network CRS): ``station_id``, ``name``, ``type``,
+        ``district_km2``, ``area_cap_km2``, ``over_cap``, ``pieces``,
+        ``main_piece_share``, ``protection_radius_m``.
+    district_pieces : GeoDataFrame
+        One row per district piece: ``station_id``, ``piece`` (0 = main), ``main``,
+        ``area_km2``, ``farthest_m``.
+    no_access : GeoDataFrame
+        No-vehicle-access zones (车进不去): land with no drivable road within the hose
+        length, one row per zone with ``area_km2`` (and ``buildings`` when known).
     service_areas : GeoDataFrame
         Isochrone polygons (network CRS).
     cdf : DataFrame
         Share of demand weight reached by travel time.
     times : ndarray, shape (S, T)
-        Travel seconds from each station to each demand point.
+        Travel seconds (drive + on foot) from each station to each demand point.
     network : RoadNetwork
     index : RoadIndex
     demand_set : DemandSet
+    land_set : DemandSet
+        The land the districts are made of (``demand_set`` itself for land demand
+        and for the legacy rule).
+    land_times : ndarray, shape (S, N)
+        Travel seconds from each station to each land cell.
+    road_set : DemandSet
+        Road samples (``demand_set`` itself for road demand), for the roads layer.
+    road_times : ndarray
     """
 
     standard: ResponseStandard
@@ -127,12 +93,29 @@ class Assessment:
     stations: gpd.GeoDataFrame
     demand: gpd.GeoDataFrame
     districts: gpd.GeoDataFrame
+    district_pieces: gpd.GeoDataFrame
+    no_access: gpd.GeoDataFrame
     service_areas: gpd.GeoDataFrame
     cdf: pd.DataFrame
     times: np.ndarray
     network: RoadNetwork
     index: RoadIndex
     demand_set: DemandSet
+    land_set: DemandSet
+    land_times: np.ndarray
+    road_set: DemandSet
+    road_times: np.ndarray
+
+    def road_samples(self) -> gpd.GeoDataFrame:
+        """Road samples (network CRS) with ``first_due_s`` and ``first_due_station``."""
+        if self.road_set is self.demand_set:
+            return self.demand
+        due = due_times(self.road_times)
+        ids = self.stations["id"].astype(str).to_numpy()
+        out = self.road_set.points.copy()
+        out["first_due_s"] = due.first_s
+        out["first_due_station"] = np.where(due.first_idx >= 0, ids[due.first_idx], None)
+        return out
 
     def summary(self) -> dict:
         """The ``summary.json`` content: standard, metrics, network and per-station rows."""
@@ -146,13 +129,17 @@ class Assessment:
                 "district_km2": _num(r.district_km2),
                 "area_cap_km2": _num(r.area_cap_km2),
                 "over_cap": bool(r.over_cap),
+                "pieces": int(r.pieces),
+                "main_piece_share": _num(r.main_piece_share),
                 "protection_radius_m": _num(r.protection_radius_m),
+                "detached_farthest_m": _num(r.detached_farthest_m),
                 "farthest_travel_s": _num(r.farthest_travel_s),
                 "max_first_due_s": _num(r.max_first_due_s),
                 "snap_m": _num(r.snap_m),
             }
             for r in self.stations.itertuples()
         ]
+        rule = self.demand_set.rule
         return {
             "standard": self.standard.name,
             "standard_clause": self.standard.clause,
@@ -160,10 +147,12 @@ class Assessment:
             "travel_threshold_s": self.standard.travel_threshold_s,
             "response_threshold_s": self.standard.response_threshold_s,
             **self.metrics,
+            "access": rule.as_dict() if rule is not None else {"mode": SNAP},
             "demand": {
+                "kind": self.demand_set.kind,
                 "points": int(len(self.demand)),
                 "total_weight": float(self.demand["weight"].sum()),
-                "weight_unit": "m of road" if "highway" in self.demand else "as given",
+                "weight_unit": _WEIGHT_UNITS.get(self.demand_set.kind, "as given"),
                 "highrise_points": int(self.demand["highrise"].sum()) if "highrise" in self.demand else None,
             },
             "network": {
@@ -177,6 +166,9 @@ class Assessment:
         }
 
 
+_WEIGHT_UNITS = {"land": "m² of land", "roads": "m of road", "buildings": "m² of floor area"}
+
+
 def _num(x) -> float | None:
     return float(x) if x is not None and np.isfinite(x) else None
 
@@ -187,11 +179,16 @@ def assess(
     *,
     standard: str | ResponseStandard = "gb51080",
     demand: DemandSet | None = None,
+    access: AccessRule | str | None = None,
+    cell_m: float = DEFAULT_CELL_M,
+    water: BaseGeometry | None = None,
     step_m: float = 50.0,
+    absorb_below_km2: float = ABSORB_BELOW_KM2,
     breaks_min: Sequence[float] = DEFAULT_BREAKS_MIN,
     index: RoadIndex | None = None,
     stations_source: str = "stations",
     max_snap_m: float = 500.0,
+    land: DemandSet | None = None,
 ) -> Assessment:
     """Measure how well ``stations`` cover the district on its road network.
 
@@ -206,9 +203,20 @@ def assess(
     standard : str or ResponseStandard
         ``"gb51080"`` (default) or ``"nfpa1710"``, or a customised preset.
     demand : DemandSet, optional
-        Defaults to road samples every ``step_m`` inside the boundary.
+        Defaults to the land grid (:meth:`DemandSet.from_land`); with ``access="snap"``,
+        to road samples every ``step_m`` (the legacy model).
+    access : AccessRule or "snap", optional
+        How crews reach demand (default :data:`~coverage.assess.access.DEFAULT_ACCESS`);
+        ``"snap"``: legacy, every location snapped to its nearest road, Voronoi districts.
+        Ignored when ``demand`` is given (the demand carries its rule).
+    cell_m : float
+        Land grid cell, m.
+    water : shapely geometry, optional
+        Water removed from the land (network CRS).
     step_m : float
-        Road demand spacing, m.
+        Road sample spacing, m.
+    absorb_below_km2 : float
+        District clean-up: detached pieces smaller than this join the district around them.
     breaks_min : sequence of float
         Service-area breaks, minutes of travel.
     index : RoadIndex, optional
@@ -217,6 +225,8 @@ def assess(
         File name used in error messages.
     max_snap_m : float
         A station further than this from any road is an input error.
+    land : DemandSet, optional
+        Reuse the land grid of an earlier assessment (before/after runs).
 
     Returns
     -------
@@ -225,11 +235,27 @@ def assess(
     std = response_standard(standard) if isinstance(standard, str) else standard
     index = index or build_index(network)
     area = network.boundary if network.boundary is not None else network.study_area
-    demand = demand or DemandSet.from_roads(index, area, step_m=step_m)
+    if demand is None:
+        rule = _rule(access)
+        demand = (
+            DemandSet.from_land(index, area, cell_m=cell_m, water=water, access=rule)
+            if rule is not None
+            else DemandSet.from_roads(index, area, step_m=step_m, access=SNAP)
+        )
+    rule = demand.rule
+    if demand.kind == "land" or rule is None:
+        land = demand
+    elif land is None:
+        land = DemandSet.from_land(index, area, cell_m=cell_m, water=water, access=rule)
+    roads = demand if demand.kind == "roads" else DemandSet.from_roads(
+        index, area, step_m=step_m, access=rule if rule is not None else SNAP
+    )
 
     active = _active_stations(stations, stations_source).to_crs(network.crs)
     st_snap = snap_layer(index, active, source=stations_source, max_m=max_snap_m)
-    times = point_times(index, st_snap, demand.snap)
+    times = demand.times(index, st_snap)
+    land_times = times if land is demand else land.times(index, st_snap)
+    road_times = times if roads is demand else roads.times(index, st_snap)
     due = due_times(times)
     ids = active["id"].astype(str).to_numpy()
     weights = demand.points["weight"].to_numpy(float)
@@ -242,22 +268,51 @@ def assess(
     dem["response_s"] = due.first_s + std.turnout_s
     dem["covered"] = due.first_s <= std.travel_threshold_s
 
-    table, districts = station_table(
-        index, active, st_snap, times, due.first_idx, demand, area_caps=std.area_caps_km2
+    land_first = due.first_idx if land is demand else due_times(land_times).first_idx
+    table, districts, pieces, district_of = station_table(
+        index, active, st_snap, land_times, land_first, land,
+        area_caps=std.area_caps_km2, absorb_below_km2=absorb_below_km2,
     )
-    areas = service_areas(demand.cells, times, ids, crs=network.crs, breaks_min=breaks_min)
+    areas = service_areas(land.cells, land_times, ids, crs=network.crs, breaks_min=breaks_min)
+    metrics = response_metrics(weights, due.first_s, due.second_s, std)
+    if roads is not demand:
+        road_due = due_times(road_times)
+        metrics["roads"] = response_metrics(
+            roads.points["weight"].to_numpy(float), road_due.first_s, road_due.second_s, std
+        )
+    no_access = no_access_zones(land, crs=network.crs)
+    land_km2 = float(land.grid.area_km2.sum()) if land.grid is not None else float(land.cell_km2.sum())
+    no_km2 = float(no_access["area_km2"].sum())
+    metrics["land"] = {
+        "land_km2": land_km2,
+        "water_km2": land.grid.water_km2 if land.grid is not None else 0.0,
+        "cell_m": land.grid.cell_m if land.grid is not None else None,
+        "no_access_km2": no_km2,
+        "no_access_share": no_km2 / land_km2 if land_km2 > 0 else float("nan"),
+        "no_access_zones": int(len(no_access)),
+    }
+    metrics["districts"] = _district_figures(table, demand, due.first_idx, district_of, pieces)
+    metrics["worst_first_due"] = worst_first_due(
+        index, demand, st_snap, active, times, due.first_s, due.first_idx
+    )
     return Assessment(
         standard=std,
-        metrics=response_metrics(weights, due.first_s, due.second_s, std),
+        metrics=metrics,
         stations=table,
         demand=dem,
         districts=districts,
+        district_pieces=pieces,
+        no_access=no_access,
         service_areas=areas,
         cdf=cdf_table(weights, due.first_s, turnout_s=std.turnout_s),
         times=times,
         network=network,
         index=index,
         demand_set=demand,
+        land_set=land,
+        land_times=land_times,
+        road_set=roads,
+        road_times=road_times,
     )
 
 
@@ -281,26 +336,36 @@ def _active_stations(stations: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFram
     return st
 
 
+
+
 def station_table(
     index: RoadIndex,
     stations: gpd.GeoDataFrame,
     snap: Snap,
     times: np.ndarray,
     first_idx: np.ndarray,
-    demand: DemandSet,
+    land: DemandSet,
     *,
     area_caps: dict | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Per-station district, area against cap, protection radius and farthest travel time.
+    absorb_below_km2: float = ABSORB_BELOW_KM2,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
+    """Per-station district, pieces, area against cap, protection radius, farthest travel time.
 
     Parameters
     ----------
     stations : GeoDataFrame
         Active stations in the network CRS, in the same order as ``times`` rows.
-    first_idx : ndarray, shape (T,)
-        First-due station position for each demand point.
+    times : ndarray, shape (S, N)
+        Travel seconds from each station to each point of ``land``.
+    first_idx : ndarray, shape (N,)
+        First-due station position for each point of ``land``.
+    land : DemandSet
+        Land grid demand (districts from cells, cleaned up), or any demand with
+        Voronoi cells (legacy rule: districts = union of the cells).
     area_caps : dict, optional
         Cap per type code; defaults to :data:`~coverage.presets.STATION_TYPES`.
+    absorb_below_km2 : float
+        Clean-up threshold (land grid only), see :func:`~coverage.assess.districts.absorb_islands`.
 
     Returns
     -------
@@ -308,43 +373,223 @@ def station_table(
         The input rows plus the district columns (see :class:`Assessment`).
     districts : GeoDataFrame
         District polygons.
+    pieces : GeoDataFrame
+        District pieces.
+    info : dict
+        ``moved_km2`` (clean-up) and ``district_of``: a function from points (N, 2)
+        to the position of the station whose district holds them (``-1``: none).
     """
     caps = dict(area_caps) if area_caps else {k: v.area_cap_km2 for k, v in STATION_TYPES.items()}
     n = len(stations)
-    polygons = dissolve_cells(demand.cells, first_idx, list(range(n)))
     st_xy = shapely.get_coordinates(stations.geometry.values)
-    radius, far_xy = zip(*(protection_radius(st_xy[i], polygons[i]) for i in range(n)), strict=True)
-    far_xy = np.asarray(far_xy)
+    moved = 0.0
+    far_cell = np.full(n, -1)
+    if land.grid is not None:
+        grid = land.grid
+        label = np.full(len(grid), -1)
+        label[land.grid_pos] = first_idx
+        is_land = grid.raster(np.ones(len(grid), dtype=bool), fill=False)
+        raster, moved = absorb_islands(
+            fill_unassigned(grid.raster(label), is_land), grid.raster(grid.area_km2, fill=0.0),
+            below_km2=absorb_below_km2,
+        )
+        label = raster[grid.row, grid.col]
+        row_of = np.full(len(grid), -1)
+        row_of[land.grid_pos] = np.arange(len(land.grid_pos))
+        polygons = dissolve_cells(grid.cells, label, list(range(n)))
+        owner = label[land.grid_pos]
+        max_first = np.array(
+            [times[i, owner == i].max() if np.any(owner == i) else np.nan for i in range(n)]
+        )
+        for i in range(n):
+            comp, k = ndimage.label(raster == i)
+            if k == 0:
+                continue
+            sizes = ndimage.sum(grid.raster(grid.area_km2, fill=0.0), comp, index=np.arange(1, k + 1))
+            main = comp[grid.row, grid.col] == int(np.argmax(sizes)) + 1
+            cand = np.flatnonzero(main & (label == i))
+            d = np.hypot(grid.xy[cand, 0] - st_xy[i, 0], grid.xy[cand, 1] - st_xy[i, 1])
+            far_cell[i] = row_of[cand[int(np.argmax(d))]]
+
+        def district_of(xy: np.ndarray) -> np.ndarray:
+            pos = grid.locate(xy)
+            return np.where(pos >= 0, label[np.maximum(pos, 0)], -1)
+    else:
+        polygons = dissolve_cells(land.cells, first_idx, list(range(n)))
+        max_first = np.array(
+            [times[i, first_idx == i].max() if np.any(first_idx == i) else np.nan for i in range(n)]
+        )
+        tree = shapely.STRtree(np.asarray(polygons, dtype=object))
+
+        def district_of(xy: np.ndarray) -> np.ndarray:
+            pts = shapely.points(np.asarray(xy, dtype=float).reshape(-1, 2))
+            hit_pt, hit_poly = tree.query(pts, predicate="intersects")
+            out = np.full(len(pts), -1)
+            out[hit_pt] = hit_poly
+            return out
+
+    piece_rows = []
+    radius = np.full(n, np.nan)
+    detached_far = np.full(n, np.nan)
+    n_pieces = np.zeros(n, dtype=int)
+    main_share = np.full(n, np.nan)
+    far_xy = np.full((n, 2), np.nan)
+    for i in range(n):
+        parts = district_pieces(st_xy[i], polygons[i])
+        n_pieces[i] = len(parts)
+        if not parts:
+            continue
+        total = sum(p["area_km2"] for p in parts)
+        radius[i], far_xy[i] = parts[0]["farthest_m"], parts[0]["farthest_xy"]
+        main_share[i] = parts[0]["area_km2"] / total if total > 0 else np.nan
+        if len(parts) > 1:
+            detached_far[i] = max(p["farthest_m"] for p in parts[1:])
+        ids = str(stations["id"].iloc[i])
+        piece_rows += [{"station_id": ids, "piece": k, "main": p["main"], "area_km2": p["area_km2"],
+                        "farthest_m": p["farthest_m"], "geometry": p["geometry"]}
+                       for k, p in enumerate(parts)]
     farthest_s = np.full(n, np.nan)
-    has = np.isfinite(far_xy[:, 0])
-    if has.any():
-        far_snap = snap_points(index, far_xy[has])
-        far_times = point_times(index, snap.take(np.flatnonzero(has)), far_snap)
-        farthest_s[has] = np.diag(far_times)
-    weights = demand.points["weight"].to_numpy(float)
-    max_first = np.array(
-        [times[i, first_idx == i].max() if np.any(first_idx == i) else np.nan for i in range(n)]
-    )
+    if land.grid is not None:
+        ok = far_cell >= 0
+        farthest_s[ok] = times[np.flatnonzero(ok), far_cell[ok]]
+    else:
+        # Legacy: drive to the road point nearest the farthest vertex.
+        has = np.isfinite(far_xy[:, 0])
+        if has.any():
+            far_snap = snap_points(index, far_xy[has])
+            farthest_s[has] = np.diag(point_times(index, snap.take(np.flatnonzero(has)), far_snap))
+    weights = land.points["weight"].to_numpy(float)
     out = stations.copy()
     out["district_km2"] = [shapely.area(p) / 1e6 for p in polygons]
     out["area_cap_km2"] = [caps.get(str(t), np.nan) for t in out["type"]]
     out["over_cap"] = out["district_km2"] > out["area_cap_km2"]
+    out["pieces"] = n_pieces
+    out["main_piece_share"] = main_share
     out["protection_radius_m"] = radius
+    out["detached_farthest_m"] = detached_far
     out["farthest_travel_s"] = farthest_s
     out["max_first_due_s"] = max_first
     out["demand_weight"] = [weights[first_idx == i].sum() for i in range(n)]
     out["snap_m"] = snap.dist_m
+    cols = ["district_km2", "area_cap_km2", "over_cap", "pieces", "main_piece_share",
+            "protection_radius_m", "detached_farthest_m"]
     districts = gpd.GeoDataFrame(
-        {
-            "station_id": out["id"].to_numpy(),
-            "name": out["name"].to_numpy(),
-            "type": out["type"].to_numpy(),
-            "district_km2": out["district_km2"].to_numpy(),
-            "area_cap_km2": out["area_cap_km2"].to_numpy(),
-            "over_cap": out["over_cap"].to_numpy(),
-            "protection_radius_m": out["protection_radius_m"].to_numpy(),
-        },
+        {"station_id": out["id"].to_numpy(), "name": out["name"].to_numpy(),
+         "type": out["type"].to_numpy(), **{c: out[c].to_numpy() for c in cols}},
         geometry=polygons,
         crs=stations.crs,
     )
-    return out, districts
+    pieces = gpd.GeoDataFrame(
+        piece_rows or {"station_id": [], "piece": [], "main": [], "area_km2": [], "farthest_m": [],
+                       "geometry": []},
+        geometry="geometry", crs=stations.crs,
+    )
+    return out, districts, pieces, {"moved_km2": moved, "district_of": district_of}
+
+
+def _district_figures(
+    table: gpd.GeoDataFrame, demand: DemandSet, first_idx: np.ndarray, info: dict,
+    pieces: gpd.GeoDataFrame,
+) -> dict:
+    """District shape figures: pieces, main-piece shares, clean-up, cross-district demand."""
+    xy = shapely.get_coordinates(demand.points.geometry.values)
+    holder = info["district_of"](xy)
+    w = demand.points["weight"].to_numpy(float)
+    placed = (holder >= 0) & (first_idx >= 0)
+    total = float(w[placed].sum())
+    cross = float(w[placed & (holder != first_idx)].sum()) / total if total > 0 else float("nan")
+    shares = table["main_piece_share"].to_numpy(float)
+    return {
+        "cleanup_moved_km2": float(info["moved_km2"]),
+        "pieces_total": int(len(pieces)),
+        "max_pieces": int(table["pieces"].max()) if len(table) else 0,
+        "min_main_piece_share": _num(np.nanmin(shares)) if np.isfinite(shares).any() else None,
+        "cross_district_share": _num(cross),
+    }
+
+
+def _road_label(index: RoadIndex, seg: int) -> tuple[str, str]:
+    name = str(index.seg_name[seg] or "")
+    cls = str(index.seg_highway[seg] or "")
+    return (name if name else f"unnamed {cls} road"), cls
+
+
+def worst_first_due(
+    index: RoadIndex,
+    demand: DemandSet,
+    st_snap: Snap,
+    stations: gpd.GeoDataFrame,
+    times: np.ndarray,
+    first_s: np.ndarray,
+    first_idx: np.ndarray,
+) -> dict | None:
+    """Where the worst finite first-due time is, and the road the crew reaches it from.
+
+    Returns
+    -------
+    dict or None
+        ``first_due_s``, ``station_id``/``station_name``, ``lon``/``lat`` (WGS84),
+        ``x``/``y`` (network CRS), ``demand_kind``, ``access_road_name``/``access_road_class``
+        (the road the first-due engine stops on), ``on_foot_m``, ``drive_s``, and
+        ``road_name`` for a road sample (the road the point lies on).
+    """
+    finite = np.isfinite(first_s)
+    if not finite.any():
+        return None
+    j = int(np.flatnonzero(finite)[np.argmax(first_s[finite])])
+    i = int(first_idx[j])
+    if demand.access is None:
+        seg, foot_m = int(demand.snap.seg[j]), 0.0
+    else:
+        arcs = demand.access.take([j])
+        drive = point_times(index, st_snap.take([i]), arcs.points)[0][arcs.point]
+        k = int(np.argmin(drive + arcs.foot_s))
+        seg = int(arcs.points.seg[arcs.point[k]])
+        foot_m = float(arcs.foot_s[k] * demand.rule.walk_mps)
+    xy = shapely.get_coordinates(demand.points.geometry.values[j])[0]
+    lonlat = gpd.GeoSeries([shapely.Point(xy)], crs=index.crs).to_crs(4326).iloc[0]
+    road, cls = _road_label(index, seg)
+    out = {
+        "first_due_s": float(first_s[j]),
+        "station_id": str(stations["id"].iloc[i]),
+        "station_name": str(stations["name"].iloc[i]),
+        "lon": float(lonlat.x), "lat": float(lonlat.y),
+        "x": float(xy[0]), "y": float(xy[1]),
+        "demand_kind": demand.kind,
+        "access_road_name": road, "access_road_class": cls,
+        "on_foot_m": foot_m,
+        "drive_s": float(first_s[j] - foot_m / demand.rule.walk_mps) if demand.rule else float(first_s[j]),
+    }
+    if demand.kind == "roads":
+        out["road_name"] = _road_label(index, int(demand.snap.seg[j]))[0]
+    return out
+
+
+def no_access_zones(land: DemandSet, *, crs) -> gpd.GeoDataFrame:
+    """No-vehicle-access zones (车进不去): land cells with no drivable road within the hose length.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per connected zone (network CRS): ``zone``, ``area_km2``, ``cells``.
+    """
+    empty = gpd.GeoDataFrame({"zone": [], "area_km2": [], "cells": []}, geometry=[], crs=crs)
+    if land.grid is None:
+        return empty
+    grid = land.grid
+    mask = np.ones(len(grid), dtype=bool)
+    mask[land.grid_pos] = False
+    if not mask.any():
+        return empty
+    comp, _ = ndimage.label(grid.raster(mask.astype(np.int8), fill=0))
+    zone = comp[grid.row, grid.col]
+    keys = np.unique(zone[mask])
+    polys = dissolve_cells(grid.cells, np.where(mask, zone, 0), list(keys))
+    counts = np.bincount(zone[mask], minlength=int(keys.max()) + 1)[keys]
+    frame = gpd.GeoDataFrame(
+        {"zone": np.arange(1, len(keys) + 1), "area_km2": shapely.area(polys) / 1e6, "cells": counts},
+        geometry=polys, crs=crs,
+    )
+    return frame.sort_values("area_km2", ascending=False).reset_index(drop=True).assign(
+        zone=lambda f: np.arange(1, len(f) + 1)
+    )

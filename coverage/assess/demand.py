@@ -1,24 +1,41 @@
-"""Demand points: where the fire service must be able to reach.
+"""Demand: where the fire service must be able to reach, and how it gets there.
 
-The Chinese rule is about reaching *every point* of a district, so the default
-demand is the road network itself: each segment sampled at a fixed step, each
-point weighted by the road length (m) it stands for. Building and user layers
-are snapped onto the same segments.
+The Chinese rule is about reaching *every point* of a district. The default
+demand is the land itself (:class:`DemandSet.from_land`: the land grid, each cell
+weighted by its area); road samples (each segment sampled at a fixed step,
+weighted by the road length they stand for), buildings and user points are the
+other kinds. Every kind goes through the same access rule
+(:mod:`coverage.assess.access`): drive to an access point, walk the rest.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import scipy.sparse as sp
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from coverage.engine import RoadIndex, Snap, snap_points
+from coverage.assess.access import DEFAULT_ACCESS, AccessRule, access_arcs
+from coverage.assess.districts import demand_cells
+from coverage.assess.grid import DEFAULT_CELL_M, LandGrid, land_grid
+from coverage.engine import (
+    AccessArcs,
+    RoadIndex,
+    Snap,
+    point_times,
+    snap_points,
+    travel_time_matrix,
+)
 from coverage.errors import InputError
 
-__all__ = ["road_demand", "point_demand", "snap_layer", "DEFAULT_STEP_M"]
+__all__ = ["DemandSet", "road_demand", "point_demand", "snap_layer", "DEFAULT_STEP_M", "SNAP"]
+
+#: ``access=SNAP``: the old rule, every location snapped to its nearest road, no walking.
+SNAP = "snap"
 
 #: Default spacing of road demand samples, m.
 DEFAULT_STEP_M = 50.0
@@ -164,3 +181,169 @@ def point_demand(
     demand = demand.rename(columns={weight_col: "weight"}).reset_index(drop=True)
     snap = snap_layer(index, demand, source=source, **snap_kwargs)
     return demand, snap
+
+
+def _rule(access: AccessRule | str | None) -> AccessRule | None:
+    if access is None:
+        return DEFAULT_ACCESS
+    if isinstance(access, str):
+        if access != SNAP:
+            raise InputError(f"unknown access mode {access!r}", fix=f"use an AccessRule or {SNAP!r}")
+        return None
+    return access
+
+
+@dataclass(frozen=True)
+class DemandSet:
+    """Weighted demand locations with the way a crew reaches them, and their land.
+
+    Attributes
+    ----------
+    points : GeoDataFrame
+        In the network CRS, with a ``weight`` column.
+    snap : Snap
+        Nearest road position of each point (a road sample's own position).
+    cells : ndarray of geometries
+        Land attributed to each point (grid square, or Voronoi cell for the legacy rule).
+    cell_km2 : ndarray of float
+        Area of each cell, km².
+    access : AccessArcs or None
+        Access points and on-foot times; ``None`` under the legacy ``"snap"`` rule.
+    rule : AccessRule or None
+    kind : str
+        ``"land"``, ``"roads"``, ``"buildings"``/``"points"`` (layer name).
+    grid : LandGrid or None
+        For land demand: the whole grid, including cells with no vehicle access.
+    grid_pos : ndarray of int or None
+        For land demand: the grid cell of each point.
+    """
+
+    points: gpd.GeoDataFrame
+    snap: Snap
+    cells: np.ndarray
+    cell_km2: np.ndarray
+    access: AccessArcs | None = None
+    rule: AccessRule | None = None
+    kind: str = "points"
+    grid: LandGrid | None = None
+    grid_pos: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    @property
+    def targets(self) -> Snap | AccessArcs:
+        """What the engine routes to: access arcs, or road positions under the legacy rule."""
+        return self.access if self.access is not None else self.snap
+
+    def times(self, index: RoadIndex, src: Snap, *, cutoff_s: float | None = None) -> np.ndarray:
+        """Dense travel seconds (drive + on foot) from ``src`` to every point, shape (S, T)."""
+        return point_times(index, src, self.targets, cutoff_s=cutoff_s)
+
+    def time_matrix(self, index: RoadIndex, src: Snap, *, cutoff_s: float) -> sp.csr_matrix:
+        """Sparse travel seconds within ``cutoff_s`` from ``src`` to every point, shape (S, T)."""
+        return travel_time_matrix(index, src, self.targets, cutoff_s=cutoff_s)
+
+    def foot_m(self) -> np.ndarray:
+        """Straight-line distance to the nearest access point of each point, m (``inf``: none)."""
+        out = np.full(len(self), np.inf)
+        if self.access is None:
+            return self.snap.dist_m.copy()
+        np.minimum.at(out, self.access.target, self.access.foot_s * self.rule.walk_mps)
+        return out
+
+    @classmethod
+    def from_land(
+        cls,
+        index: RoadIndex,
+        area: BaseGeometry,
+        *,
+        cell_m: float = DEFAULT_CELL_M,
+        water: BaseGeometry | None = None,
+        access: AccessRule | str | None = None,
+    ) -> DemandSet:
+        """The land grid inside ``area`` (less ``water``), each cell weighted by its area (m²).
+
+        Cells with no drivable road within the hose length are left out of the
+        demand (they are the no-vehicle-access zones, ``grid`` still holds them).
+        """
+        grid = land_grid(area, cell_m=cell_m, water=water)
+        rule = _rule(access)
+        snap = snap_points(index, grid.xy)
+        arcs = None
+        pos = np.arange(len(grid))
+        if rule is not None:
+            arcs = access_arcs(index, grid.xy, rule)
+            pos = np.unique(arcs.target)
+            arcs = arcs.take(pos)
+            snap = snap.take(pos)
+        points = gpd.GeoDataFrame(
+            {"weight": grid.area_km2[pos] * 1e6, "row": grid.row[pos], "col": grid.col[pos]},
+            geometry=shapely.points(grid.xy[pos]),
+            crs=index.crs,
+        )
+        return cls(points, snap, grid.cells[pos], grid.area_km2[pos], arcs, rule, "land", grid, pos)
+
+    @classmethod
+    def from_roads(
+        cls,
+        index: RoadIndex,
+        boundary: BaseGeometry,
+        *,
+        step_m: float = DEFAULT_STEP_M,
+        access: AccessRule | str | None = None,
+    ) -> DemandSet:
+        """Road samples every ``step_m`` inside ``boundary`` (network CRS).
+
+        Every sample counts as demand, weighted by road length (m). Each is reached from
+        its own position and from the access points of the rule (the other carriageway,
+        a parallel road). Land cells (Voronoi cells of the samples) are kept for the
+        legacy rule: only samples on surface roads claim land, since nobody reaches the
+        buildings beside a tunnel or under a viaduct from it.
+        """
+        points, snap = road_demand(index, step_m=step_m, area=boundary)
+        if len(points) == 0:
+            raise InputError(
+                "no road of the network lies inside the boundary",
+                fix="check that the boundary and the OSM extract cover the same place",
+            )
+        rule = _rule(access)
+        surface = ~(index.seg_bridge[snap.seg] | index.seg_tunnel[snap.seg])
+        if not surface.any():
+            surface[:] = True
+        cells = np.empty(len(points), dtype=object)
+        cells[:] = shapely.Polygon()
+        cells[surface] = demand_cells(snap.xy[surface], boundary)
+        arcs = access_arcs(index, snap.xy, rule, own=snap) if rule is not None else None
+        return cls(points, snap, cells, shapely.area(cells) / 1e6, arcs, rule, "roads")
+
+    @classmethod
+    def from_points(
+        cls,
+        index: RoadIndex,
+        layer: gpd.GeoDataFrame,
+        boundary: BaseGeometry,
+        *,
+        source: str = "demand",
+        access: AccessRule | str | None = None,
+        kind: str = "points",
+    ) -> DemandSet:
+        """A weighted point layer (buildings by floor area, incidents, ...) inside ``boundary``.
+
+        ``layer`` needs a ``weight`` column; other columns (e.g. ``highrise``) are kept.
+        Land cells are the Voronoi cells of the points themselves. A point with no
+        drivable road within the hose length is kept, unreachable (``inf``).
+        """
+        rule = _rule(access)
+        warn_m = rule.hose_m if rule is not None else 100.0
+        points, snap = point_demand(index, layer, area=boundary, source=source, warn_m=warn_m)
+        if len(points) == 0:
+            raise InputError(
+                "no demand point lies inside the boundary",
+                source=source,
+                fix="check the layer's coordinates and coordinate system",
+            )
+        cells = demand_cells(shapely.get_coordinates(points.geometry.values), boundary)
+        xy = shapely.get_coordinates(points.geometry.values)
+        arcs = access_arcs(index, xy, rule) if rule is not None else None
+        return cls(points, snap, cells, shapely.area(cells) / 1e6, arcs, rule, kind)
