@@ -85,6 +85,9 @@ LAYER_ORDER: tuple[str, ...] = (
     "response_rings",
     "service_areas",
     "districts",
+    "district_pieces",
+    "no_access",
+    "worst_first_due",
     "roads",
     "demand",
     "uncovered",
@@ -97,6 +100,7 @@ LAYER_ORDER: tuple[str, ...] = (
 _STATION_COLUMNS = [
     "id", "name", "type", "status", "district_km2", "area_cap_km2", "over_cap",
     "protection_radius_m", "farthest_travel_s", "max_first_due_s", "snap_m",
+    "pieces", "main_piece_share", "detached_farthest_m",
 ]
 _DEMAND_COLUMNS = [
     "weight", "highway", "name", "first_due_s", "first_due_station",
@@ -152,9 +156,12 @@ def first_due_roads(assessment, breaks_min: Sequence[float] | None = None) -> gp
     """
     breaks = list(breaks_min) if breaks_min is not None else service_breaks_min(assessment)
     index = assessment.index
-    snap = assessment.demand_set.snap
-    seconds = assessment.demand["first_due_s"].to_numpy(float)
-    station = assessment.demand["first_due_station"].astype(object).fillna("").to_numpy()
+    # Road samples, whatever the demand: the land grid has no road positions.
+    road_set = getattr(assessment, "road_set", assessment.demand_set)
+    samples = assessment.road_samples() if hasattr(assessment, "road_samples") else assessment.demand
+    snap = road_set.snap
+    seconds = samples["first_due_s"].to_numpy(float)
+    station = samples["first_due_station"].astype(object).fillna("").to_numpy()
     labels = band_labels(breaks)
     if len(seconds) == 0:
         return gpd.GeoDataFrame(
@@ -240,8 +247,9 @@ def assessment_layers(
     net = assessment.network
     area = net.boundary if net.boundary is not None else net.study_area
     ids = assessment.stations["id"].astype(str).tolist()
+    land = getattr(assessment, "land_set", assessment.demand_set)
     rings = service_areas(
-        assessment.demand_set.cells, assessment.times, ids, crs=net.crs,
+        land.cells, getattr(assessment, "land_times", assessment.times), ids, crs=net.crs,
         breaks_min=breaks, rings=True, dissolve=True,
     ).drop(columns="station_id")
     demand = assessment.demand
@@ -260,7 +268,28 @@ def assessment_layers(
     }
     if roads:
         layers["roads"] = first_due_roads(assessment, breaks)
+    layers.update(access_layers(assessment))
     return {k: v.to_crs(4326).reset_index(drop=True) for k, v in layers.items()}
+
+
+def access_layers(assessment) -> dict[str, gpd.GeoDataFrame]:
+    """The access model's layers (network CRS): ``no_access`` zones (车进不去), ``district_pieces``,
+    and ``worst_first_due`` (the point that sets the worst first-due time, with its road).
+
+    Empty dict for an assessment without them.
+    """
+    out = {}
+    if getattr(assessment, "no_access", None) is not None:
+        out["no_access"] = assessment.no_access
+    if getattr(assessment, "district_pieces", None) is not None:
+        out["district_pieces"] = assessment.district_pieces
+    worst = assessment.metrics.get("worst_first_due")
+    if worst:
+        props = {k: [v] for k, v in worst.items() if k not in ("x", "y", "lon", "lat")}
+        out["worst_first_due"] = gpd.GeoDataFrame(
+            props, geometry=[shapely.Point(worst["x"], worst["y"])], crs=assessment.network.crs
+        )
+    return out
 
 
 def station_changes(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -96,6 +96,8 @@ LAYER_NAMES: Mapping[str, str] = {
     "boundary": "Study boundary",
     "response_rings": "Service-area rings (first-due)",
     "districts": "Station districts",
+    "no_access": "No vehicle access (车进不去)",
+    "worst_first_due": "Worst first-due point",
     "roads": "Roads by first-due time",
     "uncovered": "Uncovered demand",
     "hydrant_gaps": "Hydrant gaps",
@@ -362,6 +364,8 @@ def _add_layers(
             tooltip=fields[:1] + fields[3:5], popup=fields, style_columns=["over_cap"],
         ).add_to(fmap)
 
+    _access_overlays(fmap, layers, coord_system)
+
     if "roads" in layers:
         _geojson(
             layers["roads"], LAYER_NAMES["roads"], coord_system,
@@ -446,6 +450,27 @@ def _add_layers(
                 interactive=False,
             ).add_to(group)
         group.add_to(fmap)
+
+
+def _access_overlays(fmap, layers: Mapping[str, gpd.GeoDataFrame], coord_system: str) -> None:
+    """No-vehicle-access zones (hatched grey) and the worst first-due point, when present."""
+    if "no_access" in layers and len(layers["no_access"]):
+        fields = [("zone", "Zone"), ("area_km2", "Area km²")]
+        if "buildings" in layers["no_access"]:
+            fields.append(("buildings", "Buildings"))
+        _geojson(
+            layers["no_access"], LAYER_NAMES["no_access"], coord_system,
+            lambda f: {"color": "#444444", "weight": 1, "fillColor": "#444444", "fillOpacity": 0.35},
+            tooltip=fields,
+        ).add_to(fmap)
+    if "worst_first_due" in layers and len(layers["worst_first_due"]):
+        _geojson(
+            layers["worst_first_due"], LAYER_NAMES["worst_first_due"], coord_system,
+            lambda f: {"color": "#ffffff", "weight": 2, "fillColor": "#e7298a", "fillOpacity": 1.0},
+            tooltip=[("first_due_s", "First-due s"), ("station_id", "From station"),
+                     ("access_road_name", "Reached from road"), ("on_foot_m", "On foot m")],
+            marker=folium.CircleMarker(radius=8, fill=True),
+        ).add_to(fmap)
 
 
 def _bounds(layers: Mapping[str, gpd.GeoDataFrame], coord_system: str) -> list[list[float]] | None:
