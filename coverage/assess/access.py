@@ -83,7 +83,7 @@ class AccessRule:
     access_m: float = ACCESS_DISTANCE_M
     hose_m: float = HOSE_LENGTH_M
     walk_mps: float = WALK_SPEED_MPS
-    max_points: int = 8
+    max_points: int = 16
     point_spacing_m: float = 5.0
     surface_only: bool = True
 
@@ -93,7 +93,7 @@ class AccessRule:
                 raise InputError(f"access rule: {name} must be positive, got {getattr(self, name)}",
                                  fix=f"give a positive {name}")
         if self.max_points < 1:
-            raise InputError("access rule: max_points must be at least 1", fix="use e.g. 8")
+            raise InputError("access rule: max_points must be at least 1", fix="use e.g. 16")
 
     def as_dict(self) -> dict:
         """The rule's parameters with their sources, for ``summary.json``."""

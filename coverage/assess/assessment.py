@@ -53,7 +53,9 @@ class Assessment:
         One row per station (network CRS): ``id``, ``name``, ``type``, ``status``,
         ``district_km2``, ``area_cap_km2``, ``over_cap``, ``pieces``,
         ``main_piece_share``, ``protection_radius_m`` (main piece),
-        ``detached_farthest_m``, ``farthest_travel_s``, ``max_first_due_s``,
+        ``detached_farthest_m``, ``farthest_travel_s`` (to the accessible cell of the
+        main piece farthest from the station), ``max_first_due_s`` (over the district's
+        accessible cells),
         ``demand_weight``, ``snap_m``.
     demand : GeoDataFrame
         Demand points (network CRS) with ``weight``, ``first_due_s``,
@@ -407,7 +409,10 @@ def station_table(
                 continue
             sizes = ndimage.sum(grid.raster(grid.area_km2, fill=0.0), comp, index=np.arange(1, k + 1))
             main = comp[grid.row, grid.col] == int(np.argmax(sizes)) + 1
-            cand = np.flatnonzero(main & (label == i))
+            # The farthest cell an engine can reach (no-access land has no travel time).
+            cand = np.flatnonzero(main & (label == i) & (row_of >= 0))
+            if len(cand) == 0:
+                continue
             d = np.hypot(grid.xy[cand, 0] - st_xy[i, 0], grid.xy[cand, 1] - st_xy[i, 1])
             far_cell[i] = row_of[cand[int(np.argmax(d))]]
 
