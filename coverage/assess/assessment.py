@@ -27,6 +27,12 @@ from coverage.assess.districts import (
     fill_unassigned,
 )
 from coverage.assess.grid import DEFAULT_CELL_M
+from coverage.assess.highrise import (
+    DEFAULT_HIGHRISE,
+    HighriseRule,
+    highrise_figures,
+    highrise_reach,
+)
 from coverage.assess.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.assess.metrics import cdf_table, response_metrics
 from coverage.engine import RoadIndex, Snap, build_index, due_times, point_times, snap_points
@@ -88,6 +94,9 @@ class Assessment:
     road_set : DemandSet
         Road samples (``demand_set`` itself for road demand), for the roads layer.
     road_times : ndarray
+    highrise : GeoDataFrame or None
+        High-rises with their aerial reach (:func:`~coverage.assess.highrise.highrise_reach`),
+        when buildings were given.
     """
 
     standard: ResponseStandard
@@ -107,6 +116,7 @@ class Assessment:
     land_times: np.ndarray
     road_set: DemandSet
     road_times: np.ndarray
+    highrise: gpd.GeoDataFrame | None = None
 
     def road_samples(self) -> gpd.GeoDataFrame:
         """Road samples (network CRS) with ``first_due_s`` and ``first_due_station``."""
@@ -191,6 +201,8 @@ def assess(
     stations_source: str = "stations",
     max_snap_m: float = 500.0,
     land: DemandSet | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    highrise_rule: HighriseRule = DEFAULT_HIGHRISE,
 ) -> Assessment:
     """Measure how well ``stations`` cover the district on its road network.
 
@@ -229,6 +241,11 @@ def assess(
         A station further than this from any road is an input error.
     land : DemandSet, optional
         Reuse the land grid of an earlier assessment (before/after runs).
+    buildings : GeoDataFrame, optional
+        Building footprints with heights (:func:`coverage.buildings.buildings_demand`
+        with ``footprints=True``): counted in the no-access zones, and their high-rises
+        get the aerial reach view (:mod:`coverage.assess.highrise`).
+    highrise_rule : HighriseRule
 
     Returns
     -------
@@ -283,6 +300,20 @@ def assess(
             roads.points["weight"].to_numpy(float), road_due.first_s, road_due.second_s, std
         )
     no_access = no_access_zones(land, crs=network.crs)
+    highrise = None
+    if buildings is not None:
+        rep = shapely.point_on_surface(buildings.to_crs(network.crs).geometry.values)
+        zone_of = np.full(len(rep), -1)
+        if len(no_access):
+            hit, zone = shapely.STRtree(no_access.geometry.values).query(rep, predicate="within")
+            zone_of[hit] = zone
+        no_access["buildings"] = np.bincount(zone_of[zone_of >= 0], minlength=len(no_access))[: len(no_access)]
+        if rule is not None:
+            highrise = highrise_reach(
+                index, buildings, active, st_snap, access=rule, threshold_s=std.travel_threshold_s,
+                no_access=no_access, rule=highrise_rule,
+            )
+            metrics["highrise"] = highrise_figures(highrise, threshold_s=std.travel_threshold_s)
     land_km2 = float(land.grid.area_km2.sum()) if land.grid is not None else float(land.cell_km2.sum())
     no_km2 = float(no_access["area_km2"].sum())
     metrics["land"] = {
@@ -315,6 +346,7 @@ def assess(
         land_times=land_times,
         road_set=roads,
         road_times=road_times,
+        highrise=highrise,
     )
 
 

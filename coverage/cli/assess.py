@@ -50,6 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "point layer in --demand-file with a 'weight' column. Districts always come from land.",
     )
     add_access_args(p)
+    p.add_argument(
+        "--buildings", type=Path, metavar="FILE",
+        help="OSM buildings (.osm) with height / building:levels: high-rise aerial reach "
+        "(GB 50016-2014 §2.1.1, §7.2.2) and building counts in the no-vehicle-access zones",
+    )
     p.add_argument("--demand-file", type=Path, metavar="FILE", help="file for --demand buildings|points")
     p.add_argument(
         "--breaks-min", type=float, nargs="+", default=[2, 3, 4, 5],
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             network, stations, standard=args.standard, step_m=args.step_m, demand=demand, index=index,
             breaks_min=args.breaks_min, stations_source=str(args.stations), access=access_from_args(args),
             cell_m=args.cell_m, absorb_below_km2=args.absorb_below_km2,
+            buildings=buildings_from_args(args),
         )
         bar.next()
         paths = write_assessment(result, out)
@@ -88,6 +94,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"worst first-due {worst['first_due_s']:.0f} s from {worst['station_id']} "
               f"({worst['station_name']}) at {worst['lat']:.5f}, {worst['lon']:.5f}: reached from "
               f"{worst['access_road_name']} + {worst['on_foot_m']:.0f} m on foot")
+    hr = m.get("highrise")
+    if hr:
+        print(f"high-rises: {hr['highrises']} ({hr['super_highrises']} super high-rise); aerial apparatus "
+              f"in time and able to set up: {hr['aerial_in_time']}; no aerial access from any road: "
+              f"{hr['no_aerial_access']}")
     land = m.get("land", {})
     if land.get("no_access_km2"):
         print(f"no vehicle access (no road within the hose length): {land['no_access_km2']:.2f} km² "
@@ -116,6 +127,15 @@ def add_access_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--absorb-below-km2", type=float, default=ABSORB_BELOW_KM2,
                    help="district clean-up: detached pieces smaller than this join the district "
                    f"around them, km² (default {ABSORB_BELOW_KM2:g}; 0 turns it off)")
+
+
+def buildings_from_args(args: argparse.Namespace):
+    """Building footprints with heights, or None."""
+    if getattr(args, "buildings", None) is None:
+        return None
+    from coverage.buildings import buildings_demand
+
+    return buildings_demand(args.buildings, footprints=True)
 
 
 def access_from_args(args: argparse.Namespace) -> AccessRule | str:

@@ -88,6 +88,8 @@ LAYER_ORDER: tuple[str, ...] = (
     "district_pieces",
     "no_access",
     "worst_first_due",
+    "highrise",
+    "highrise_no_aerial_access",
     "roads",
     "demand",
     "uncovered",
@@ -274,7 +276,8 @@ def assessment_layers(
 
 def access_layers(assessment) -> dict[str, gpd.GeoDataFrame]:
     """The access model's layers (network CRS): ``no_access`` zones (车进不去), ``district_pieces``,
-    and ``worst_first_due`` (the point that sets the worst first-due time, with its road).
+    ``worst_first_due`` (the point that sets the worst first-due time, with its road), and
+    ``highrise`` / ``highrise_no_aerial_access`` when buildings were assessed.
 
     Empty dict for an assessment without them.
     """
@@ -283,6 +286,10 @@ def access_layers(assessment) -> dict[str, gpd.GeoDataFrame]:
         out["no_access"] = assessment.no_access
     if getattr(assessment, "district_pieces", None) is not None:
         out["district_pieces"] = assessment.district_pieces
+    highrise = getattr(assessment, "highrise", None)
+    if highrise is not None:
+        out["highrise"] = highrise
+        out["highrise_no_aerial_access"] = highrise[~highrise["aerial_access"].astype(bool)]
     worst = assessment.metrics.get("worst_first_due")
     if worst:
         props = {k: [v] for k, v in worst.items() if k not in ("x", "y", "lon", "lat")}

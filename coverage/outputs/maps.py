@@ -98,6 +98,8 @@ LAYER_NAMES: Mapping[str, str] = {
     "districts": "Station districts",
     "no_access": "No vehicle access (车进不去)",
     "worst_first_due": "Worst first-due point",
+    "highrise": "High-rises: aerial reach",
+    "highrise_no_aerial_access": "High-rises with no aerial access",
     "roads": "Roads by first-due time",
     "uncovered": "Uncovered demand",
     "hydrant_gaps": "Hydrant gaps",
@@ -462,6 +464,22 @@ def _access_overlays(fmap, layers: Mapping[str, gpd.GeoDataFrame], coord_system:
             layers["no_access"], LAYER_NAMES["no_access"], coord_system,
             lambda f: {"color": "#444444", "weight": 1, "fillColor": "#444444", "fillOpacity": 0.35},
             tooltip=fields,
+        ).add_to(fmap)
+    hr_fields = [("id", "Building"), ("height_m", "Height m"), ("class", "Class"),
+                 ("aerial_first_due_s", "Aerial first-due s"), ("aerial_station", "Aerial from"),
+                 ("aerial_access", "Road within working distance"), ("in_no_access", "In no-access zone")]
+    if "highrise" in layers and len(layers["highrise"]):
+        _geojson(
+            layers["highrise"], LAYER_NAMES["highrise"], coord_system,
+            lambda f: {"color": "#1a9850" if f["properties"].get("aerial_in_time") else "#d73027",
+                       "weight": 1, "fillOpacity": 0.6},
+            tooltip=[f for f in hr_fields if f[0] in layers["highrise"]], style_columns=["aerial_in_time"],
+        ).add_to(fmap)
+    if "highrise_no_aerial_access" in layers and len(layers["highrise_no_aerial_access"]):
+        _geojson(
+            layers["highrise_no_aerial_access"], LAYER_NAMES["highrise_no_aerial_access"], coord_system,
+            lambda f: {"color": "#000000", "weight": 3, "fillOpacity": 0.0},
+            tooltip=[f for f in hr_fields if f[0] in layers["highrise_no_aerial_access"]], show=False,
         ).add_to(fmap)
     if "worst_first_due" in layers and len(layers["worst_first_due"]):
         _geojson(
