@@ -57,6 +57,7 @@ import pyproj
 import shapely
 from shapely.ops import substring
 
+from coverage.assess.districts import dissolve_cells
 from coverage.assess.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.coordsys import from_wgs84
 from coverage.errors import InputError
@@ -266,12 +267,34 @@ def assessment_layers(
         "service_areas": assessment.service_areas,
         "response_rings": rings[~rings.geometry.is_empty],
         "demand": demand,
-        "uncovered": demand[~demand["covered"].astype(bool)],
+        "uncovered": (uncovered_land(assessment) if getattr(assessment.demand_set, "kind", "") == "land"
+                      else demand[~demand["covered"].astype(bool)]),
     }
     if roads:
         layers["roads"] = first_due_roads(assessment, breaks)
     layers.update(access_layers(assessment))
     return {k: v.to_crs(4326).reset_index(drop=True) for k, v in layers.items()}
+
+
+def uncovered_land(assessment) -> gpd.GeoDataFrame:
+    """Land demand not reached within the standard, dissolved per first-due station (network CRS).
+
+    Columns ``first_due_station``, ``first_due_s`` and ``second_due_s`` (the slowest
+    cell), ``weight`` (m² of land); one (multi)polygon per station instead of a point per cell.
+    """
+    dem = assessment.demand
+    miss = ~dem["covered"].astype(bool).to_numpy()
+    station = dem["first_due_station"].astype(object).fillna("unreached").to_numpy()
+    keys = sorted(set(station[miss]))
+    polys = dissolve_cells(assessment.demand_set.cells, np.where(miss, station, None), keys)
+    frame = dem[miss].assign(first_due_station=station[miss])
+    agg = frame.groupby("first_due_station").agg(
+        first_due_s=("first_due_s", "max"), second_due_s=("second_due_s", "max"), weight=("weight", "sum")
+    ).reindex(keys)
+    return gpd.GeoDataFrame(
+        {"first_due_station": keys, **{c: agg[c].to_numpy() for c in agg.columns}},
+        geometry=polys, crs=assessment.network.crs,
+    )
 
 
 def access_layers(assessment) -> dict[str, gpd.GeoDataFrame]:
