@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import geopandas as gpd
+
 from coverage.candidates import (
     DEFAULT_RULES,
     apply_exclusions,
@@ -77,12 +79,27 @@ def candidates_from_args(args: argparse.Namespace, network):
         ).to_crs(network.crs)
         user["source"] = "user"
     default = None
+    args.rejected_candidates = None
     if args.candidates is None or args.candidates_mode == "add":
-        default = network_candidates(network)
+        default, args.rejected_candidates = network_candidates(network, return_rejected=True)
         if args.exclusions:
             places = exclusion_features(args.exclusions, area_wgs84=study_area_wgs84(network))
             default = apply_exclusions(default, places, rules=DEFAULT_RULES)
     return combine(default, user, mode=args.candidates_mode if user is not None else "add")
+
+
+def _candidates_layer(used, rejected):
+    """Candidates the model saw (``excluded_by`` empty, ``chosen``) and those a named site rule
+    removed (``excluded_by`` = the rule, see :data:`coverage.candidates.SITE_RULES`)."""
+    import pandas as pd
+
+    cols = ["id", "source", "chosen", "excluded_by", "geometry"]
+    used = used.assign(excluded_by=used["excluded_by"].fillna("") if "excluded_by" in used else "")
+    if rejected is None or len(rejected) == 0:
+        return used[cols]
+    rejected = rejected.to_crs(used.crs).assign(chosen=False)
+    return gpd.GeoDataFrame(pd.concat([used[cols], rejected[cols]], ignore_index=True),
+                            geometry="geometry", crs=used.crs)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,9 +131,8 @@ def run(args: argparse.Namespace) -> int:
             siting.new_sites[["id", "name", "type", "status", "road_class", "road_name", "geometry"]],
             out / "sites.geojson",
         )
-        paths["candidates"] = write_geojson(
-            siting.candidates[["id", "source", "chosen", "geometry"]], out / "candidates.geojson"
-        )
+        paths["candidates"] = write_geojson(_candidates_layer(siting.candidates, args.rejected_candidates),
+                                            out / "candidates.geojson")
         bar.next()
     res = siting.result
     gap = "n/a" if res.gap is None else f"{res.gap:.2%}"
