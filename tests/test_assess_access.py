@@ -78,11 +78,17 @@ def test_no_access_land_matches_a_shapely_buffer(result, yuzhong_index, yuzhong_
     assert got == pytest.approx(result.no_access["area_km2"].sum())
 
 
-def test_districts_partition_the_land_and_pieces_add_up(result, yuzhong_network):
+def test_districts_and_no_access_zones_partition_the_land(result, yuzhong_network):
     land = yuzhong_network.boundary
-    assert result.districts["district_km2"].sum() == pytest.approx(land.area / 1e6, rel=1e-4)
-    union = shapely.union_all(result.districts.geometry.values)
+    parts = list(result.districts.geometry.values) + list(result.no_access.geometry.values)
+    total = result.districts["district_km2"].sum() + result.no_access["area_km2"].sum()
+    assert total == pytest.approx(land.area / 1e6, rel=1e-4)
+    union = shapely.union_all(parts)
     assert shapely.area(shapely.symmetric_difference(union, land)) / land.area < 1e-4
+    assert sum(shapely.area(p) for p in parts) == pytest.approx(shapely.area(union), rel=1e-6)  # no overlap
+
+
+def test_pieces_add_up_and_radius_is_the_main_piece(result):
     for row, geom in zip(result.stations.itertuples(), result.districts.geometry, strict=True):
         parts = sorted(shapely.get_parts(geom), key=shapely.area, reverse=True)
         assert row.pieces == len(parts)

@@ -24,7 +24,6 @@ from coverage.assess.districts import (
     absorb_islands,
     dissolve_cells,
     district_pieces,
-    fill_unassigned,
 )
 from coverage.assess.grid import DEFAULT_CELL_M
 from coverage.assess.highrise import (
@@ -422,10 +421,9 @@ def station_table(
         grid = land.grid
         label = np.full(len(grid), -1)
         label[land.grid_pos] = first_idx
-        is_land = grid.raster(np.ones(len(grid), dtype=bool), fill=False)
+        # No-access land has no first-due station: it is reported as its own layer, not a district.
         raster, moved = absorb_islands(
-            fill_unassigned(grid.raster(label), is_land), grid.raster(grid.area_km2, fill=0.0),
-            below_km2=absorb_below_km2,
+            grid.raster(label), grid.raster(grid.area_km2, fill=0.0), below_km2=absorb_below_km2
         )
         label = raster[grid.row, grid.col]
         row_of = np.full(len(grid), -1)

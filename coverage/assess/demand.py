@@ -17,7 +17,6 @@ import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
 import shapely
-from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 
 from coverage.assess.access import DEFAULT_ACCESS, AccessRule, access_arcs
@@ -184,28 +183,6 @@ def point_demand(
     return demand, snap
 
 
-def _district_land_km2(grid: LandGrid, pos: np.ndarray) -> np.ndarray:
-    """Land each accessible cell brings to a district: itself plus the no-access cells nearest it.
-
-    No-vehicle-access land still belongs to a 责任区: the district of the nearest
-    accessible cell (:func:`~coverage.assess.districts.fill_unassigned`), so area caps
-    in siting count it.
-    """
-    out = grid.area_km2[pos].copy()
-    if len(pos) == len(grid) or len(pos) == 0:
-        return out
-    accessible = np.zeros(grid.shape, dtype=bool)
-    accessible[grid.row[pos], grid.col[pos]] = True
-    _, (ri, ci) = ndimage.distance_transform_edt(~accessible, return_indices=True)
-    row_of = grid.raster(np.full(len(grid), -1, dtype=np.int64), fill=-1)
-    row_of[grid.row[pos], grid.col[pos]] = np.arange(len(pos))
-    rest = np.ones(len(grid), dtype=bool)
-    rest[pos] = False
-    owner = row_of[ri[grid.row[rest], grid.col[rest]], ci[grid.row[rest], grid.col[rest]]]
-    np.add.at(out, owner, grid.area_km2[rest])
-    return out
-
-
 def _rule(access: AccessRule | str | None) -> AccessRule | None:
     if access is None:
         return DEFAULT_ACCESS
@@ -229,8 +206,7 @@ class DemandSet:
     cells : ndarray of geometries
         Land attributed to each point (grid square, or Voronoi cell for the legacy rule).
     cell_km2 : ndarray of float
-        Land each point brings to its district, km²: its cell's area (land demand: plus
-        the no-vehicle-access land nearest to it).
+        Area of each point's cell, km² (what it brings to a district).
     access : AccessArcs or None
         Access points and on-foot times; ``None`` under the legacy ``"snap"`` rule.
     rule : AccessRule or None
@@ -306,8 +282,7 @@ class DemandSet:
             geometry=shapely.points(grid.xy[pos]),
             crs=index.crs,
         )
-        return cls(points, snap, grid.cells[pos], _district_land_km2(grid, pos), arcs, rule, "land",
-                   grid, pos)
+        return cls(points, snap, grid.cells[pos], grid.area_km2[pos], arcs, rule, "land", grid, pos)
 
     @classmethod
     def from_roads(

@@ -24,7 +24,6 @@ __all__ = [
     "dissolve_cells",
     "protection_radius",
     "absorb_islands",
-    "fill_unassigned",
     "district_pieces",
     "ABSORB_BELOW_KM2",
 ]
@@ -174,26 +173,3 @@ def district_pieces(station_xy: np.ndarray, district: BaseGeometry) -> list[dict
                     "farthest_xy": far, "main": i == 0})
     return out
 
-
-def fill_unassigned(labels: np.ndarray, is_land: np.ndarray) -> np.ndarray:
-    """Give every land cell without a station (no vehicle access) to the nearest district.
-
-    Land no engine can reach still lies in some station's 责任区: each such cell joins
-    the district of the nearest assigned cell (Euclidean distance on the grid). The
-    cells keep their no-access flag elsewhere; only the district polygons change.
-
-    Parameters
-    ----------
-    labels : ndarray of int, shape (rows, cols)
-        Station position per cell, ``-1`` for none.
-    is_land : ndarray of bool, shape (rows, cols)
-        Which raster positions are land cells.
-    """
-    assigned = labels >= 0
-    if assigned.all() or not assigned.any():
-        return labels.copy()
-    _, (ri, ci) = ndimage.distance_transform_edt(~assigned, return_indices=True)
-    out = labels.copy()
-    todo = is_land & ~assigned
-    out[todo] = labels[ri[todo], ci[todo]]
-    return out
