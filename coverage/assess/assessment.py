@@ -39,7 +39,7 @@ from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
 from coverage.presets import STATION_TYPES, ResponseStandard, response_standard
 
-__all__ = ["Assessment", "DemandSet", "assess", "station_table", "worst_first_due", "no_access_zones"]
+__all__ = ["Assessment", "assess", "station_table", "worst_first_due", "no_access_zones"]
 
 
 @dataclass(frozen=True)
