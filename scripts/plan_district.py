@@ -20,6 +20,9 @@ from coverage.cli.plan import load_scenario, run_plan
 from coverage.errors import InputError
 from coverage.outputs.report import read_summary, split_summary
 
+_WHAT = {"land": "land with vehicle access", "roads": "road length", "buildings": "floor area",
+         "points": "demand weight"}
+
 
 def _describe(folder: Path) -> list[str]:
     runs, placement = split_summary(read_summary(folder))
@@ -28,7 +31,8 @@ def _describe(folder: Path) -> list[str]:
         over = [f"{s['id']} {s.get('name', '')} ({s['district_km2']:.1f} km² > {s['area_cap_km2']:g})"
                 for s in run.get("stations", []) if s.get("over_cap")]
         lines.append(
-            f"  {label}: {run['coverage_share']:.1%} of road length reached within "
+            f"  {label}: {run['coverage_share']:.1%} of "
+            f"{_WHAT.get((run.get('demand') or {}).get('kind'), 'road length')} reached within "
             f"{run.get('travel_threshold_s', 240) / 60:g} min; slowest first-due {run['first_due_max_s']:.0f} s"
             + (f"; over the area cap: {', '.join(over)}" if over else "; every district within its cap")
         )
