@@ -123,6 +123,30 @@ def _eligible(index: RoadIndex, rule: AccessRule) -> np.ndarray:
     return ok if len(ok) else np.arange(index.n_segments)
 
 
+def _nearest_roads(
+    index: RoadIndex, pts: np.ndarray, who: np.ndarray, segs: np.ndarray, rule: AccessRule
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(location, segment, distance) of the nearest ``rule.max_points`` roads among ``segs``
+    within ``access_m`` of each location in ``who`` (or its nearest road within the hose length)."""
+    tree = STRtree(index.seg_geometry[segs])
+    # Nearest eligible road first: it sets how far to look (access_m, or up to the hose length).
+    (near_i, _), near_d = tree.query_nearest(pts[who], return_distance=True, all_matches=False)
+    d0 = np.full(len(who), np.inf)
+    d0[near_i] = near_d
+    radius = np.where(d0 <= rule.access_m, rule.access_m, np.where(d0 <= rule.hose_m, d0 + 1e-6, -1.0))
+    has = np.flatnonzero(radius >= 0)
+    local_t, local_s = tree.query(pts[who[has]], predicate="dwithin", distance=radius[has])
+    target, seg = who[has[local_t]], segs[local_s]
+    dist = shapely.distance(pts[target], index.seg_geometry[seg])
+    keep = dist <= radius[has[local_t]]
+    target, seg, dist = target[keep], seg[keep], dist[keep]
+    order = np.lexsort((dist, target))
+    target, seg, dist = target[order], seg[order], dist[order]
+    rank = np.arange(len(target)) - np.searchsorted(target, target, side="left")
+    keep = rank < rule.max_points
+    return target[keep], seg[keep], dist[keep]
+
+
 def access_arcs(
     index: RoadIndex,
     xy: np.ndarray,
@@ -140,7 +164,8 @@ def access_arcs(
     rule : AccessRule
     own : Snap, optional
         For locations that lie on a road (road samples): their own position, an
-        access point at 0 m whatever the road.
+        access point at 0 m whatever the road. A sample on a bridge (in a tunnel) is
+        also reached from other bridges (tunnels).
 
     Returns
     -------
@@ -150,28 +175,20 @@ def access_arcs(
     """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     n = len(xy)
-    segs = _eligible(index, rule)
-    tree = STRtree(index.seg_geometry[segs])
     pts = shapely.points(xy)
-    # Nearest eligible road first: it sets how far to look (access_m, or up to the hose length).
-    (near_i, _), near_d = tree.query_nearest(pts, return_distance=True, all_matches=False)
-    d0 = np.full(n, np.inf)
-    d0[near_i] = near_d
-    radius = np.where(d0 <= rule.access_m, rule.access_m, np.where(d0 <= rule.hose_m, d0 + 1e-6, -1.0))
-    has = np.flatnonzero(radius >= 0)
-    target, local = tree.query(pts[has], predicate="dwithin", distance=radius[has])
-    target = has[target]
-    seg = segs[local]
-    dist = shapely.distance(pts[target], index.seg_geometry[seg])
-    keep = dist <= radius[target]
-    target, seg, dist = target[keep], seg[keep], dist[keep]
-    # The nearest max_points roads of each location.
-    order = np.lexsort((dist, target))
-    target, seg, dist = target[order], seg[order], dist[order]
-    start = np.searchsorted(target, target, side="left")
-    rank = np.arange(len(target)) - start
-    keep = rank < rule.max_points
-    target, seg, dist = target[keep], seg[keep], dist[keep]
+    groups = [(np.arange(n), _eligible(index, rule))]
+    if own is not None and rule.surface_only:
+        # A sample on a viaduct (in a tunnel) is also reached from the other bore or deck:
+        # OSM often tags only one of a pair, so surface roads stay eligible as well.
+        bridge, tunnel = index.seg_bridge[own.seg], index.seg_tunnel[own.seg]
+        surface = groups[0][1]
+        groups = [(np.flatnonzero(~bridge & ~tunnel), surface),
+                  (np.flatnonzero(bridge), np.union1d(surface, np.flatnonzero(index.seg_bridge))),
+                  (np.flatnonzero(tunnel & ~bridge), np.union1d(surface, np.flatnonzero(index.seg_tunnel)))]
+    found = [_nearest_roads(index, pts, who, segs, rule) for who, segs in groups if len(who) and len(segs)]
+    target = np.concatenate([f[0] for f in found]) if found else np.zeros(0, np.int64)
+    seg = np.concatenate([f[1] for f in found]) if found else np.zeros(0, np.int64)
+    dist = np.concatenate([f[2] for f in found]) if found else np.zeros(0)
     frac = np.clip(shapely.line_locate_point(index.seg_geometry[seg], pts[target], normalized=True), 0, 1)
     if own is not None:
         target = np.concatenate([target, np.arange(n)])
