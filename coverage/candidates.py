@@ -37,7 +37,8 @@ __all__ = [
 
 #: Named rules that remove default candidate sites (first failing rule is reported).
 SITE_RULES: dict[str, str] = {
-    "bridge_or_tunnel": "on a bridge or in a tunnel: no frontage to build a station on",
+    "bridge_or_tunnel": "on a bridge or at a tunnel: no frontage to build a station on, and "
+    "engines would leave onto a structure",
     "ramp": "on a ramp or slip road (*_link, motorway): engines cannot turn out into the district",
     "one_way": "only one-way carriageways at the node: the station could leave in one direction only",
     "not_reachable_both_ways": "outside the strongly connected road network: an engine there "
@@ -168,7 +169,7 @@ def site_rule_exclusions(network: RoadNetwork, nodes: list) -> np.ndarray:
     for n in nodes:
         edges = list(graph.out_edges(n, data=True)) + list(graph.in_edges(n, data=True))
         classes = [str(d.get("highway", "")) for _, _, d in edges]
-        if edges and all(_flag(d.get("bridge")) or _flag(d.get("tunnel")) for _, _, d in edges):
+        if any(_flag(d.get("bridge")) or _flag(d.get("tunnel")) for _, _, d in edges):
             out.append("bridge_or_tunnel")
         elif any(c in _RAMP_CLASSES for c in classes):
             out.append("ramp")
