@@ -433,11 +433,12 @@ def station_table(
         max_first = np.array(
             [times[i, owner == i].max() if np.any(owner == i) else np.nan for i in range(n)]
         )
+        area_r = grid.raster(grid.area_km2, fill=0.0)
         for i in range(n):
             comp, k = ndimage.label(raster == i)
             if k == 0:
                 continue
-            sizes = ndimage.sum(grid.raster(grid.area_km2, fill=0.0), comp, index=np.arange(1, k + 1))
+            sizes = ndimage.sum(area_r, comp, index=np.arange(1, k + 1))
             main = comp[grid.row, grid.col] == int(np.argmax(sizes)) + 1
             # The farthest cell an engine can reach (no-access land has no travel time).
             cand = np.flatnonzero(main & (label == i) & (row_of >= 0))
