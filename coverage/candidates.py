@@ -31,7 +31,21 @@ __all__ = [
     "apply_exclusions",
     "exclusion_features",
     "combine",
+    "SITE_RULES",
+    "site_rule_exclusions",
 ]
+
+#: Named rules that remove default candidate sites (first failing rule is reported).
+SITE_RULES: dict[str, str] = {
+    "bridge_or_tunnel": "on a bridge or at a tunnel: no frontage to build a station on, and "
+    "engines would leave onto a structure",
+    "ramp": "on a ramp or slip road (*_link, motorway): engines cannot turn out into the district",
+    "one_way": "only one-way carriageways at the node: the station could leave in one direction only",
+    "not_reachable_both_ways": "outside the strongly connected road network: an engine there "
+    "cannot both reach the district and be reached from it",
+}
+_RAMP_CLASSES = ("motorway", "motorway_link", "trunk_link", "primary_link", "secondary_link",
+                 "tertiary_link")
 
 
 @dataclass(frozen=True)
@@ -76,8 +90,9 @@ def network_candidates(
     *,
     rules: CandidateRules = DEFAULT_RULES,
     area: BaseGeometry | None = None,
-) -> gpd.GeoDataFrame:
-    """Nodes on the rules' road classes inside ``area``, thinned to the minimum spacing.
+    return_rejected: bool = False,
+) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Nodes on the rules' road classes inside ``area``, passing :data:`SITE_RULES`, thinned.
 
     Parameters
     ----------
@@ -85,12 +100,16 @@ def network_candidates(
     rules : CandidateRules
     area : shapely geometry, optional
         In the network CRS; defaults to the district boundary (else the study area).
+    return_rejected : bool
+        Also return the nodes a :data:`SITE_RULES` rule removed (before thinning).
 
     Returns
     -------
     GeoDataFrame
         Points in the network CRS with ``id`` (``"N<osm node id>"``), ``node``,
-        ``road_class``, ``road_name`` and ``source="network"``.
+        ``road_class``, ``road_name``, ``source="network"`` and ``excluded_by`` (``""``).
+    rejected : GeoDataFrame
+        With ``return_rejected``: the removed nodes, ``excluded_by`` naming the rule.
     """
     if area is None:
         area = network.boundary if network.boundary is not None else network.study_area
@@ -121,8 +140,53 @@ def network_candidates(
         },
         geometry=shapely.points(xy),
         crs=network.crs,
-    )[inside]
-    return thin(frame.reset_index(drop=True), rules.min_spacing_m)
+    )[inside].reset_index(drop=True)
+    frame["excluded_by"] = site_rule_exclusions(network, frame["node"].tolist())
+    kept = thin(frame[frame["excluded_by"] == ""].reset_index(drop=True), rules.min_spacing_m)
+    if return_rejected:
+        return kept, frame[frame["excluded_by"] != ""].reset_index(drop=True)
+    return kept
+
+
+def site_rule_exclusions(network: RoadNetwork, nodes: list) -> np.ndarray:
+    """The first :data:`SITE_RULES` rule each node fails (``""`` when it passes them all).
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    nodes : list
+        Graph node keys.
+
+    Returns
+    -------
+    ndarray of str
+    """
+    import networkx as nx
+
+    graph = network.graph
+    main = max(nx.strongly_connected_components(graph), key=len) if len(graph) else set()
+    out = []
+    for n in nodes:
+        edges = list(graph.out_edges(n, data=True)) + list(graph.in_edges(n, data=True))
+        classes = [str(d.get("highway", "")) for _, _, d in edges]
+        if any(_flag(d.get("bridge")) or _flag(d.get("tunnel")) for _, _, d in edges):
+            out.append("bridge_or_tunnel")
+        elif any(c in _RAMP_CLASSES for c in classes):
+            out.append("ramp")
+        elif not any(graph.has_edge(v, u) for u, v, _ in graph.out_edges(n, data=True)):
+            out.append("one_way")
+        elif n not in main:
+            out.append("not_reachable_both_ways")
+        else:
+            out.append("")
+    return np.asarray(out, dtype=object)
+
+
+def _flag(value) -> bool:
+    """An OSM yes/no-ish attribute (``True``, ``"yes"``, ``"viaduct"`` ...) as a bool."""
+    if isinstance(value, list | tuple):
+        return any(_flag(v) for v in value)
+    return value is not None and value is not False and str(value).lower() not in ("", "no", "false", "0", "nan")
 
 
 def thin(points: gpd.GeoDataFrame, min_spacing_m: float) -> gpd.GeoDataFrame:

@@ -28,10 +28,10 @@ import pandas as pd
 import shapely
 
 from coverage.assess import Assessment, DemandSet, assess
+from coverage.assess.demand import snap_layer
+from coverage.assess.districts import dissolve_cells
 from coverage.candidates import network_candidates
-from coverage.demand import snap_layer
-from coverage.districts import dissolve_cells
-from coverage.engine import RoadIndex, Snap, build_index, snap_points, travel_time_matrix
+from coverage.engine import RoadIndex, Snap, build_index, snap_points
 from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
 from coverage.optimise import (
@@ -46,7 +46,8 @@ from coverage.optimise.matrix import nearest_open
 from coverage.presets import STATION_TYPES, response_standard
 
 __all__ = [
-    "SitingInstance", "SitingRun", "new_site_names", "rule_violations", "site_stations", "siting_instance",
+    "SitingInstance", "SitingRun", "new_site_names", "rule_violations", "site_effects",
+    "site_stations", "siting_instance",
 ]
 
 #: Models that take a count of new sites.
@@ -112,6 +113,13 @@ class SitingRun:
             "standard": self.before.standard.name,
             "before": _block(self.before),
             "after": _block(self.after),
+            "site_effects": site_effects(self.before, self.after),
+            "objective_set_by": {
+                "note": "the demand point with the worst first-due time, before and after; "
+                "p-center minimises exactly this time",
+                "before": self.before.metrics.get("worst_first_due"),
+                "after": self.after.metrics.get("worst_first_due"),
+            },
         }
 
 
@@ -121,19 +129,64 @@ def _block(a: Assessment) -> dict:
         "coverage_share", "second_due_coverage_share", "first_due_p50_s", "first_due_p90_s",
         "first_due_max_s", "response_p90_s", "compliant",
     )
+    extra = ("roads", "land", "districts", "worst_first_due")
     return {
         **{k: m[k] for k in keys},
+        **{k: m[k] for k in extra if k in m},
         "stations": [
             {
                 "id": r.id, "name": r.name, "type": r.type, "status": r.status,
                 "district_km2": float(r.district_km2), "area_cap_km2": _finite(r.area_cap_km2),
                 "over_cap": bool(r.over_cap),
+                "pieces": int(r.pieces), "main_piece_share": _finite(r.main_piece_share),
                 "protection_radius_m": _finite(r.protection_radius_m),
+                "detached_farthest_m": _finite(r.detached_farthest_m),
                 "farthest_travel_s": _finite(r.farthest_travel_s),
+                "max_first_due_s": _finite(r.max_first_due_s),
             }
             for r in a.stations.itertuples()
         ],
     }
+
+
+def site_effects(before: Assessment, after: Assessment) -> list[dict]:
+    """What each proposed site changes, in a planner's terms.
+
+    Returns
+    -------
+    list of dict
+        Per proposed station: ``id``, ``road_name``, ``road_class`` (of the road it stands
+        on), ``nearest_station_id`` and ``nearest_station_m`` (straight line to the nearest
+        existing station), ``district_km2`` (land it takes), ``newly_covered_weight`` and
+        ``newly_covered_share`` (demand reached within the standard after, not before).
+    """
+    st = after.stations
+    new = st[st["status"].astype(str) == "proposed"]
+    existing = before.stations
+    ex_xy = shapely.get_coordinates(existing.geometry.values)
+    w = after.demand["weight"].to_numpy(float)
+    gained = after.demand["covered"].to_numpy(bool) & ~before.demand["covered"].to_numpy(bool)
+    by = after.demand["first_due_station"].astype(object).to_numpy()
+    index = after.index
+    out = []
+    for r in new.itertuples():
+        xy = shapely.get_coordinates(r.geometry)[0]
+        d = np.hypot(ex_xy[:, 0] - xy[0], ex_xy[:, 1] - xy[1])
+        k = int(np.argmin(d)) if len(d) else -1
+        seg = int(snap_points(index, xy[None, :]).seg[0])
+        name = str(index.seg_name[seg] or "")
+        mine = gained & (by == r.id)
+        out.append({
+            "id": r.id,
+            "road_name": name or f"unnamed {index.seg_highway[seg]} road",
+            "road_class": str(index.seg_highway[seg]),
+            "nearest_station_id": str(existing["id"].iloc[k]) if k >= 0 else None,
+            "nearest_station_m": float(d[k]) if k >= 0 else None,
+            "district_km2": float(r.district_km2),
+            "newly_covered_weight": float(w[mine].sum()),
+            "newly_covered_share": float(w[mine].sum() / w.sum()) if w.sum() > 0 else None,
+        })
+    return out
 
 
 def _finite(x) -> float | None:
@@ -202,7 +255,8 @@ def siting_instance(
     columns = Snap.concat([st_snap, cand_snap])
     worst = before.metrics["first_due_max_s"] or std.travel_threshold_s
     cutoff = cutoff_s or max(std.travel_threshold_s, worst) + 1.0
-    cost = travel_time_matrix(index, columns, demand.snap, cutoff_s=cutoff).T.tocsr()
+    # Drive + on foot through the demand's access points (the same rule as the assessment).
+    cost = demand.time_matrix(index, columns, cutoff_s=cutoff).T.tocsr()
 
     n_fixed = len(existing)
     types = list(existing["type"].astype(str)) + [new_type] * len(cands)
@@ -313,7 +367,10 @@ def site_stations(
         ignore_index=True,
     )
     after_stations = gpd.GeoDataFrame(after_stations, geometry="geometry", crs=network.crs)
-    after = assess(network, after_stations, standard=before.standard, demand=before.demand_set, index=index)
+    # The after-state assessed from scratch on the same demand and land: districts, pieces,
+    # radii, farthest points and caps all come from the new set of stations.
+    after = assess(network, after_stations, standard=before.standard, demand=before.demand_set,
+                   land=before.land_set, index=index)
     return SitingRun(
         result=result,
         before=before,

@@ -21,6 +21,9 @@ from coverage.errors import InputError
 from coverage.outputs import words
 from coverage.outputs.report import read_summary, split_summary
 
+_WHAT = {"land": "land with vehicle access", "roads": "road length", "buildings": "floor area",
+         "points": "demand weight"}
+
 
 def _describe(folder: Path) -> list[str]:
     runs, placement = split_summary(read_summary(folder))
@@ -30,7 +33,8 @@ def _describe(folder: Path) -> list[str]:
                 f"{words.area(s['area_cap_km2'])})"
                 for s in run.get("stations", []) if s.get("over_cap")]
         lines.append(
-            f"  {label}: {words.share(run['coverage_share'])} of road length reached within "
+            f"  {label}: {words.share(run['coverage_share'])} of "
+            f"{_WHAT.get((run.get('demand') or {}).get('kind'), 'road length')} reached within "
             f"{words.duration(run.get('travel_threshold_s', 240))}; slowest first-due "
             f"{words.duration(run['first_due_max_s'])}"
             + (f"; over the area cap: {', '.join(over)}" if over else "; every district within its cap")

@@ -28,6 +28,11 @@ def yuzhong_boundary() -> Path:
 
 
 @pytest.fixture(scope="session")
+def yuzhong_buildings() -> Path:
+    return shared("osm/yuzhong_buildings_osm_20260426.osm")
+
+
+@pytest.fixture(scope="session")
 def yuzhong_stations() -> Path:
     return shared("stations/yuzhong_stations_baseline.geojson")
 

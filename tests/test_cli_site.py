@@ -10,7 +10,7 @@ import pyogrio
 import pytest
 from shapely.geometry import Point
 
-from coverage.candidates import network_candidates
+from coverage.candidates import SITE_RULES, network_candidates
 from coverage.cli import main
 from coverage.outputs.summary import check_placement_summary
 
@@ -64,6 +64,9 @@ def test_exclusions_remove_candidates_near_schools(common, yuzhong_network, tmp_
     assert main(["site", *common, "--model", "mclp", "--new", "1", "--exclusions", str(path),
                  "--no-small-rules", "--out", str(out)]) == 0
     kept = gpd.read_file(out / "candidates.geojson")
+    # The file also lists the nodes a named site rule removed (excluded_by); the model saw the rest.
+    assert set(kept["excluded_by"]) - {""} <= set(SITE_RULES)
+    kept = kept[kept["excluded_by"] == ""]
     assert cands["id"].iloc[0] not in set(kept["id"])
     assert len(kept) == len(cands) - (cands.distance(schools.to_crs(cands.crs).geometry.iloc[0]) <= 50).sum()
 

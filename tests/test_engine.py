@@ -9,7 +9,7 @@ import shapely
 from conftest import split_graph_reference
 from shapely.geometry import LineString
 
-from coverage.demand import road_demand
+from coverage.assess.demand import road_demand
 from coverage.engine import (
     build_index,
     due_times,

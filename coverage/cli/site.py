@@ -77,8 +77,9 @@ def candidates_from_args(args: argparse.Namespace, network):
         ).to_crs(network.crs)
         user["source"] = "user"
     default = None
+    args.rejected_candidates = None
     if args.candidates is None or args.candidates_mode == "add":
-        default = network_candidates(network)
+        default, args.rejected_candidates = network_candidates(network, return_rejected=True)
         if args.exclusions:
             places = exclusion_features(args.exclusions, area_wgs84=study_area_wgs84(network))
             default = apply_exclusions(default, places, rules=DEFAULT_RULES)
@@ -106,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             parameters={"model": args.model, "p": args.p, "solver": args.solver,
                         "time_limit_s": args.time_limit, "mip_gap": args.mip_gap,
                         "candidates": len(candidates), "new_type": args.new_type},
+            rejected_candidates=args.rejected_candidates,
         )
         bar.next()
     for line in summary_lines(read_summary(paths["summary"])):

@@ -86,9 +86,10 @@ import pyproj
 import shapely
 from shapely.ops import substring
 
+from coverage.assess.districts import dissolve_cells
+from coverage.assess.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.coordsys import from_wgs84
 from coverage.errors import InputError
-from coverage.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.outputs.files import atomic_path, atomic_write, write_geojson
 from coverage.outputs.summary import unreachable_demand
 
@@ -118,6 +119,11 @@ LAYER_ORDER: tuple[str, ...] = (
     "response_rings",
     "service_areas",
     "districts",
+    "district_pieces",
+    "no_access",
+    "worst_first_due",
+    "highrise",
+    "highrise_no_aerial_access",
     "roads",
     "demand",
     "uncovered",
@@ -135,6 +141,7 @@ LAYER_ORDER: tuple[str, ...] = (
 _STATION_COLUMNS = [
     "id", "name", "type", "status", "district_km2", "area_cap_km2", "over_cap",
     "protection_radius_m", "farthest_travel_s", "max_first_due_s", "snap_m",
+    "pieces", "main_piece_share", "detached_farthest_m",
 ]
 _DEMAND_COLUMNS = [
     "demand_id", "weight", "highway", "name", "first_due_s", "first_due_station",
@@ -190,9 +197,12 @@ def first_due_roads(assessment, breaks_min: Sequence[float] | None = None) -> gp
     """
     breaks = list(breaks_min) if breaks_min is not None else service_breaks_min(assessment)
     index = assessment.index
-    snap = assessment.demand_set.snap
-    seconds = assessment.demand["first_due_s"].to_numpy(float)
-    station = assessment.demand["first_due_station"].astype(object).fillna("").to_numpy()
+    # Road samples, whatever the demand: the land grid has no road positions.
+    road_set = getattr(assessment, "road_set", assessment.demand_set)
+    samples = assessment.road_samples() if hasattr(assessment, "road_samples") else assessment.demand
+    snap = road_set.snap
+    seconds = samples["first_due_s"].to_numpy(float)
+    station = samples["first_due_station"].astype(object).fillna("").to_numpy()
     labels = band_labels(breaks)
     if len(seconds) == 0:
         return gpd.GeoDataFrame(
@@ -278,8 +288,9 @@ def assessment_layers(
     net = assessment.network
     area = net.boundary if net.boundary is not None else net.study_area
     ids = assessment.stations["id"].astype(str).tolist()
+    land = getattr(assessment, "land_set", assessment.demand_set)
     rings = service_areas(
-        assessment.demand_set.cells, assessment.times, ids, crs=net.crs,
+        land.cells, getattr(assessment, "land_times", assessment.times), ids, crs=net.crs,
         breaks_min=breaks, rings=True, dissolve=True,
     ).drop(columns="station_id")
     demand = assessment.demand.assign(demand_id=np.arange(len(assessment.demand)))
@@ -294,11 +305,13 @@ def assessment_layers(
         "service_areas": assessment.service_areas,
         "response_rings": rings[~rings.geometry.is_empty],
         "demand": demand,
-        "uncovered": demand[~demand["covered"].astype(bool)],
+        "uncovered": (uncovered_land(assessment) if getattr(assessment.demand_set, "kind", "") == "land"
+                      else demand[~demand["covered"].astype(bool)]),
         "allocation_lines": allocation_lines(assessment),
     }
     if roads:
         layers["roads"] = first_due_roads(assessment, breaks)
+    layers.update(access_layers(assessment))
     return {k: v.to_crs(4326).reset_index(drop=True) for k, v in layers.items()}
 
 
@@ -348,13 +361,17 @@ def _facility_types(run) -> tuple[list[str], list[str]]:
     return ids, types
 
 
-def placement_layers(run) -> dict[str, gpd.GeoDataFrame]:
+def placement_layers(run, rejected=None) -> dict[str, gpd.GeoDataFrame]:
     """The layers a placement run adds: ``sites``, ``candidates``, ``facilities``, ``unreachable_demand``.
 
     Parameters
     ----------
     run : SitingRun
         From :func:`coverage.siting.site_stations`.
+    rejected : GeoDataFrame, optional
+        Candidates a named site rule removed before the model, with ``excluded_by``;
+        added to ``candidates`` with ``chosen`` false. Candidates the model saw have
+        an empty ``excluded_by``.
 
     Returns
     -------
@@ -365,8 +382,13 @@ def placement_layers(run) -> dict[str, gpd.GeoDataFrame]:
     sites = sites[[c for c in ("id", "name", "type", "status", "road_name", "road_class") if c in sites]
                   + [sites.geometry.name]]
     cands = run.candidates
-    cands = cands[[c for c in ("id", "road_name", "road_class", "source", "chosen") if c in cands]
-                  + [cands.geometry.name]]
+    cands = cands.assign(excluded_by=cands["excluded_by"].fillna("") if "excluded_by" in cands else "")
+    if rejected is not None and len(rejected):
+        rejected = rejected.to_crs(cands.crs).assign(chosen=False)
+        cands = gpd.GeoDataFrame(pd.concat([cands, rejected], ignore_index=True),
+                                 geometry=cands.geometry.name, crs=cands.crs)
+    cands = cands[[c for c in ("id", "road_name", "road_class", "source", "chosen", "excluded_by")
+                   if c in cands] + [cands.geometry.name]]
     _, unreachable = unreachable_demand(run.before, run.result.uncoverable)
     return {
         "sites": sites.to_crs(4326).reset_index(drop=True),
@@ -423,6 +445,50 @@ def travel_matrix_table(run) -> pd.DataFrame:
         "demand_id": rows.astype(np.int64),
         "travel_s": np.round(vals.astype(float), 1),
     })
+def uncovered_land(assessment) -> gpd.GeoDataFrame:
+    """Land demand not reached within the standard, dissolved per first-due station (network CRS).
+
+    Columns ``first_due_station``, ``first_due_s`` and ``second_due_s`` (the slowest
+    cell), ``weight`` (m² of land); one (multi)polygon per station instead of a point per cell.
+    """
+    dem = assessment.demand
+    miss = ~dem["covered"].astype(bool).to_numpy()
+    station = dem["first_due_station"].astype(object).fillna("unreached").to_numpy()
+    keys = sorted(set(station[miss]))
+    polys = dissolve_cells(assessment.demand_set.cells, np.where(miss, station, None), keys)
+    frame = dem[miss].assign(first_due_station=station[miss])
+    agg = frame.groupby("first_due_station").agg(
+        first_due_s=("first_due_s", "max"), second_due_s=("second_due_s", "max"), weight=("weight", "sum")
+    ).reindex(keys)
+    return gpd.GeoDataFrame(
+        {"first_due_station": keys, **{c: agg[c].to_numpy() for c in agg.columns}},
+        geometry=polys, crs=assessment.network.crs,
+    )
+
+
+def access_layers(assessment) -> dict[str, gpd.GeoDataFrame]:
+    """The access model's layers (network CRS): ``no_access`` zones (车进不去), ``district_pieces``,
+    ``worst_first_due`` (the point that sets the worst first-due time, with its road), and
+    ``highrise`` / ``highrise_no_aerial_access`` when buildings were assessed.
+
+    Empty dict for an assessment without them.
+    """
+    out = {}
+    if getattr(assessment, "no_access", None) is not None:
+        out["no_access"] = assessment.no_access
+    if getattr(assessment, "district_pieces", None) is not None:
+        out["district_pieces"] = assessment.district_pieces
+    highrise = getattr(assessment, "highrise", None)
+    if highrise is not None:
+        out["highrise"] = highrise
+        out["highrise_no_aerial_access"] = highrise[~highrise["aerial_access"].astype(bool)]
+    worst = assessment.metrics.get("worst_first_due")
+    if worst:
+        props = {k: [v] for k, v in worst.items() if k not in ("x", "y", "lon", "lat")}
+        out["worst_first_due"] = gpd.GeoDataFrame(
+            props, geometry=[shapely.Point(worst["x"], worst["y"])], crs=assessment.network.crs
+        )
+    return out
 
 
 def station_changes(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

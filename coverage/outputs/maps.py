@@ -112,6 +112,10 @@ LAYER_NAMES: Mapping[str, str] = {
     "boundary": "Study boundary",
     "response_rings": "Service-area rings (first-due)",
     "districts": "Station districts",
+    "no_access": "No vehicle access (车进不去)",
+    "worst_first_due": "Worst first-due point",
+    "highrise": "High-rises: aerial reach",
+    "highrise_no_aerial_access": "High-rises with no aerial access",
     "roads": "Roads by first-due time",
     "uncovered": "Uncovered demand",
     "hydrant_gaps": "Hydrant gaps",
@@ -403,7 +407,7 @@ def _add_layers(
         _geojson(
             layers["boundary"], LAYER_NAMES["boundary"], coord_system,
             lambda f: {"color": "#222222", "weight": 2.5, "dashArray": "6 4", "fill": False},
-            tooltip=[("name", "Boundary"), ("area_km2", "Area km²")],
+            tooltip=[("name", "Boundary"), ("area_km2", "Area")],
         ).add_to(fmap)
 
     if "response_rings" in layers:
@@ -413,7 +417,7 @@ def _add_layers(
             rings, LAYER_NAMES["response_rings"], coord_system,
             lambda f: {"color": colours[f["properties"]["band_index"]], "weight": 0.5,
                        "fillColor": colours[f["properties"]["band_index"]], "fillOpacity": 0.35},
-            tooltip=[("from_min", "From min"), ("to_min", "To min"), ("area_km2", "Area km²")],
+            tooltip=[("from_min", "From min"), ("to_min", "To min"), ("area_km2", "Area")],
             style_columns=["band_index"], show=False,
         ).add_to(fmap)
 
@@ -430,6 +434,8 @@ def _add_layers(
         ).add_to(fmap)
 
     names = _station_names(layers)
+    _access_overlays(fmap, layers, coord_system)
+
     if "roads" in layers:
         _geojson(
             _named(layers["roads"], names), LAYER_NAMES["roads"], coord_system,
@@ -530,6 +536,42 @@ def _named(layer: gpd.GeoDataFrame, names: Mapping[str, str]) -> gpd.GeoDataFram
         return layer
     ids = layer["first_due_station"].astype(object)
     return layer.assign(first_due_name=[names.get(str(i), i) if isinstance(i, str) and i else None for i in ids])
+def _access_overlays(fmap, layers: Mapping[str, gpd.GeoDataFrame], coord_system: str) -> None:
+    """No-vehicle-access zones (hatched grey) and the worst first-due point, when present."""
+    if "no_access" in layers and len(layers["no_access"]):
+        fields = [("zone", "Zone"), ("area_km2", "Area")]
+        if "buildings" in layers["no_access"]:
+            fields.append(("buildings", "Buildings"))
+        _geojson(
+            layers["no_access"], LAYER_NAMES["no_access"], coord_system,
+            lambda f: {"color": "#444444", "weight": 1, "fillColor": "#444444", "fillOpacity": 0.35},
+            tooltip=fields,
+        ).add_to(fmap)
+    hr_fields = [("id", "Building"), ("height_m", "Height"), ("class", "Class"),
+                 ("aerial_first_due_s", "Aerial first-due"), ("aerial_station", "Aerial from"),
+                 ("aerial_access", "Road within working distance"), ("in_no_access", "In no-access zone")]
+    if "highrise" in layers and len(layers["highrise"]):
+        _geojson(
+            layers["highrise"], LAYER_NAMES["highrise"], coord_system,
+            # Purple/green, not the travel-time ramp: red means travel time only on this map.
+            lambda f: {"color": "#1b7837" if f["properties"].get("aerial_in_time") else "#762a83",
+                       "weight": 1, "fillOpacity": 0.6},
+            tooltip=[f for f in hr_fields if f[0] in layers["highrise"]], style_columns=["aerial_in_time"],
+        ).add_to(fmap)
+    if "highrise_no_aerial_access" in layers and len(layers["highrise_no_aerial_access"]):
+        _geojson(
+            layers["highrise_no_aerial_access"], LAYER_NAMES["highrise_no_aerial_access"], coord_system,
+            lambda f: {"color": "#000000", "weight": 3, "fillOpacity": 0.0},
+            tooltip=[f for f in hr_fields if f[0] in layers["highrise_no_aerial_access"]], show=False,
+        ).add_to(fmap)
+    if "worst_first_due" in layers and len(layers["worst_first_due"]):
+        _geojson(
+            layers["worst_first_due"], LAYER_NAMES["worst_first_due"], coord_system,
+            lambda f: {"color": "#ffffff", "weight": 2, "fillColor": "#e7298a", "fillOpacity": 1.0},
+            tooltip=[("first_due_s", "First-due travel"), ("station_id", "From station"),
+                     ("access_road_name", "Reached from road"), ("on_foot_m", "On foot")],
+            marker=folium.CircleMarker(radius=8, fill=True),
+        ).add_to(fmap)
 
 
 def _bounds(layers: Mapping[str, gpd.GeoDataFrame], coord_system: str) -> list[list[float]] | None:

@@ -31,6 +31,7 @@ __all__ = [
     "cdf_figure",
     "comparison_runs",
     "district_figure",
+    "access_html",
     "parameter_rows",
     "comparison_placements",
     "read_summary",
@@ -355,6 +356,7 @@ def report_html(
     placements: Mapping[str, Mapping | None] | None = None,
     parameters: Mapping | None = None,
     title: str = "Fire-station coverage report",
+    extra_html: str = "",
 ) -> str:
     """The report page for one or more runs (before/after, or scenarios side by side).
 
@@ -370,6 +372,8 @@ def report_html(
     parameters : mapping, optional
         Extra parameters to list (source: the scenario file).
     title : str
+    extra_html : str
+        Sections placed before the parameters (e.g. :func:`access_html`).
 
     Returns
     -------
@@ -428,6 +432,7 @@ def report_html(
 <h2>Station districts against their area caps</h2>
 <img alt="district areas" src="data:image/png;base64,{_png(district_figure(runs))}">
 <table><tr>{st_head}</tr>{''.join(st_rows)}</table>
+{extra_html}
 <h2>Parameters</h2>
 <table><tr><th>parameter</th><th>value</th><th>source</th></tr>{params}</table>
 </body></html>
@@ -440,5 +445,72 @@ def write_report(
     """Write ``report.html`` for a ``summary.json`` dict (one run or before/after)."""
     runs, placement = split_summary(summary)
     return atomic_write(path, report_html(runs, placement=placement, parameters=summary.get("parameters"),
-                                          title=title))
+                                          title=title, extra_html=access_html(runs, summary)))
+
+
+def _worst_text(w: Mapping | None) -> str:
+    if not w:
+        return "–"
+    on = f"{w.get('road_name')}, " if w.get("road_name") else ""
+    return (f"{_fmt(w.get('first_due_s'), 's')} from {html.escape(str(w.get('station_id')))} "
+            f"({html.escape(str(w.get('station_name', '')))}) at {w.get('lat', 0):.5f}, {w.get('lon', 0):.5f}: "
+            f"{html.escape(on)}reached from {html.escape(str(w.get('access_road_name')))} "
+            f"+ {_fmt(w.get('on_foot_m'), 'm')} m on foot")
+
+
+def access_html(runs: Mapping[str, Mapping], summary: Mapping | None = None) -> str:
+    """Access, land and district-shape figures per run; for a placement, what set the objective
+    and what each site changes. Empty for summaries without them."""
+    summary = summary or {}
+    labels = [lab for lab in runs if "land" in runs[lab] or "districts" in runs[lab]]
+    if not labels:
+        return ""
+
+    def get(run, block, key):
+        return (run.get(block) or {}).get(key)
+
+    rows = [
+        ("land, km²", lambda r: _fmt(get(r, "land", "land_km2"), "km2")),
+        ("no vehicle access (车进不去), km²", lambda r: _fmt(get(r, "land", "no_access_km2"), "km2")),
+        ("no-access zones", lambda r: str(get(r, "land", "no_access_zones") or 0)),
+        ("road length reached within the standard",
+         lambda r: _fmt(get(r, "roads", "coverage_share"), "share")),
+        ("district pieces (all stations)", lambda r: str(get(r, "districts", "pieces_total"))),
+        ("smallest main-piece share", lambda r: _fmt(get(r, "districts", "min_main_piece_share"), "share")),
+        ("demand inside another station's district",
+         lambda r: _fmt(get(r, "districts", "cross_district_share"), "share")),
+        ("district clean-up moved, km²", lambda r: _fmt(get(r, "districts", "cleanup_moved_km2"), "km2")),
+        ("high-rises reached by an aerial apparatus in time",
+         lambda r: str(get(r, "highrise", "aerial_in_time") if r.get("highrise") else "–")),
+        ("high-rises with no aerial access from any road",
+         lambda r: str(get(r, "highrise", "no_aerial_access") if r.get("highrise") else "–")),
+    ]
+    head = "".join(f"<th>{html.escape(lab)}</th>" for lab in labels)
+    body = "".join(
+        f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{fn(runs[lab])}</td>" for lab in labels) + "</tr>"
+        for name, fn in rows
+    )
+    worst = "".join(
+        f"<tr><td class='l'>{html.escape(lab)}</td><td class='l'>{_worst_text(runs[lab].get('worst_first_due'))}"
+        "</td></tr>" for lab in labels
+    )
+    out = (f"<h2>Access, land and district shape</h2><table><tr><th>figure</th>{head}</tr>{body}</table>"
+           f"<h3>Worst first-due time: where, and from which road</h3><table>{worst}</table>")
+    effects = summary.get("site_effects") or []
+    if effects:
+        rows = "".join(
+            f"<tr><td class='l'>{html.escape(str(e['id']))}</td><td class='l'>{html.escape(str(e['road_name']))}</td>"
+            f"<td class='l'>{html.escape(str(e['road_class']))}</td>"
+            f"<td class='l'>{html.escape(str(e.get('nearest_station_id')))}, {_fmt(e.get('nearest_station_m'), 'm')} m</td>"
+            f"<td>{_fmt(e.get('district_km2'), 'km2')}</td><td>{_fmt(e.get('newly_covered_share'), 'share')}</td></tr>"
+            for e in effects
+        )
+        out += ("<h3>What each proposed site changes</h3><table><tr><th>site</th><th>road</th><th>class</th>"
+                "<th>nearest station</th><th>district km²</th><th>demand newly covered</th></tr>" + rows + "</table>")
+    why = summary.get("objective_set_by")
+    if why:
+        out += (f"<h3>What set the objective</h3><p>{html.escape(str(why.get('note', '')))}.</p><table>"
+                f"<tr><td class='l'>before</td><td class='l'>{_worst_text(why.get('before'))}</td></tr>"
+                f"<tr><td class='l'>after</td><td class='l'>{_worst_text(why.get('after'))}</td></tr></table>")
+    return out
 

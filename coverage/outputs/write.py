@@ -241,6 +241,7 @@ def write_placement(
     out_dir: str | Path,
     *,
     parameters: Mapping | None = None,
+    rejected_candidates=None,
     hydrants=None,
     tiles: str | None = "osm",
     gpkg_crs: object = "EPSG:4326",
@@ -257,6 +258,9 @@ def write_placement(
     parameters : mapping, optional
         Run parameters (model, p, solver, ... or the scenario's values),
         written to ``summary.json`` and listed in the report.
+    rejected_candidates : GeoDataFrame, optional
+        Default candidates a named site rule removed, with ``excluded_by``
+        (:data:`coverage.candidates.SITE_RULES`); listed in ``candidates``.
     hydrants, tiles, gpkg_crs, gcj02
         As for :func:`write_assessment`.
 
@@ -287,7 +291,7 @@ def write_placement(
     summary = placement_summary(run, parameters=parameters)
     layers = assessment_layers(after)
     layers["stations"] = station_changes(assessment_layers(before, roads=False)["stations"], layers["stations"])
-    layers.update(placement_layers(run))
+    layers.update(placement_layers(run, rejected=rejected_candidates))
     if hydrants is not None:
         layers.update(hydrant_layers(hydrants))
     with run_folder(out_dir) as out:
