@@ -38,7 +38,7 @@ import shapely
 from scipy.optimize import least_squares
 from scipy.sparse.csgraph import dijkstra
 
-from coverage.demand import snap_layer
+from coverage.assess.demand import snap_layer
 from coverage.engine import RoadIndex, Snap, build_index, due_times, point_times, snap_points
 from coverage.errors import InputError
 from coverage.layers import read_points

@@ -27,10 +27,10 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from coverage.assess.metrics import response_metrics
 from coverage.engine import RoadIndex, Snap, due_times, point_times
 from coverage.engine import _min_csr as min_csr
 from coverage.errors import InputError
-from coverage.metrics import response_metrics
 from coverage.presets import ResponseStandard
 
 __all__ = [

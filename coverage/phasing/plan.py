@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from coverage.assess import Assessment, DemandSet, assess
-from coverage.demand import snap_layer
+from coverage.assess.demand import snap_layer
 from coverage.engine import (
     RoadIndex,
     Snap,
