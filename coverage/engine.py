@@ -15,6 +15,8 @@ point at fraction ``f`` from ``u`` is ``f * travel_s(u→v)`` from ``u``.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -25,7 +27,16 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from shapely import STRtree
 
+from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
+
+#: Snap distance (m) above which a point is reported: a station or site this far from
+#: its access road is probably misplaced, and every time from it starts at the
+#: nearest road point instead (an engine does not cross a park or a river bank).
+SNAP_WARN_M = 100.0
+#: Snap distance (m) above which a point is refused: almost certainly wrong
+#: coordinates or CRS, and any coverage figure computed from it would be meaningless.
+SNAP_MAX_M = 500.0
 
 __all__ = [
     "RoadIndex",
@@ -34,6 +45,9 @@ __all__ = [
     "AccessArcs",
     "build_index",
     "snap_points",
+    "check_snap",
+    "SNAP_WARN_M",
+    "SNAP_MAX_M",
     "point_times",
     "travel_time_matrix",
     "due_times",
@@ -323,6 +337,77 @@ def snap_points(index: RoadIndex, xy: np.ndarray) -> Snap:
     frac = np.clip(shapely.line_locate_point(lines, points, normalized=True), 0.0, 1.0)
     on_road = shapely.get_coordinates(shapely.line_interpolate_point(lines, frac, normalized=True))
     return Snap(seg=seg, frac=frac, dist_m=np.asarray(dist, dtype=float), xy=on_road)
+
+
+def check_snap(
+    index: RoadIndex,
+    snap: Snap,
+    labels: Sequence[str],
+    *,
+    what: str = "point",
+    source: str = "layer",
+    warn_m: float = SNAP_WARN_M,
+    max_m: float = SNAP_MAX_M,
+) -> None:
+    """Warn about points far from any road, and refuse points much farther.
+
+    Parameters
+    ----------
+    index : RoadIndex
+    snap : Snap
+        From :func:`snap_points`.
+    labels : sequence of str
+        How the user knows each point (id and name), in snap order.
+    what : str
+        The kind of point, for messages ("station", "candidate site").
+    source : str
+        File or layer name, for messages.
+    warn_m, max_m : float
+        Thresholds, m: warn above ``warn_m`` (default :data:`SNAP_WARN_M`), raise above
+        ``max_m`` (default :data:`SNAP_MAX_M`).
+
+    Raises
+    ------
+    InputError
+        Naming each point beyond ``max_m``, its distance and the fix.
+
+    Warns
+    -----
+    UserWarning
+        Naming each point beyond ``warn_m``, its distance and the road it was snapped to.
+    """
+    dist = np.asarray(snap.dist_m, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(dist) | (dist > max_m))
+    if bad.size:
+        listed = "; ".join(f"{what} {labels[i]} is {dist[i]:.0f} m away" for i in bad[:5])
+        raise InputError(
+            f"{bad.size} {what}(s) lie more than {max_m:.0f} m from any road of the network "
+            f"({listed}{' ...' if bad.size > 5 else ''}), so no travel time from them would mean "
+            "anything",
+            source=source,
+            row=labels[bad[0]],
+            fix="check the coordinates and their coordinate system (GCJ-02/BD-09 data needs "
+            "--coord-system gcj02/bd09), or move the point to the gate on its access road",
+        )
+    far = np.flatnonzero(dist > warn_m)
+    if far.size:
+        names = index.seg_name[snap.seg[far]]
+        listed = "; ".join(
+            f"{what} {labels[i]}: {dist[i]:.0f} m, snapped to {_road_label(n)}"
+            for i, n in zip(far[:5], names[:5], strict=True)
+        )
+        warnings.warn(
+            f"{source}: {far.size} {what}(s) more than {warn_m:.0f} m from the nearest road; "
+            f"times are measured from that road point ({listed}{' ...' if far.size > 5 else ''}). "
+            "Check the position if the coverage looks too low",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _road_label(name: object) -> str:
+    text = "" if name is None else str(name)
+    return f"'{text}'" if text and text != "nan" else "an unnamed road"
 
 
 def _split_csr(

@@ -245,7 +245,7 @@ def siting_instance(
         raise InputError(f"candidate id {clash[0]!r} is also a station id", row=clash[0],
                          fix="give candidates ids of their own")
 
-    cand_snap = snap_layer(index, cands, source="candidates")
+    cand_snap = snap_layer(index, cands, source="candidates", what="candidate site")
     # Every candidate is named after the road it stands on (user layers may not say).
     snapped_names = pd.Series(index.seg_name[cand_snap.seg], index=cands.index, dtype=object)
     given = cands["road_name"] if "road_name" in cands else pd.Series("", index=cands.index, dtype=object)

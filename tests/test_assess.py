@@ -122,7 +122,7 @@ def test_station_two_km_from_any_road_is_a_clear_error(yuzhong_network, yuzhong_
     far = gpd.GeoSeries([Point(maxx + 2000, maxy + 2000)], crs=yuzhong_network.crs).to_crs(4326)
     bad = stations.copy()
     bad.loc[0, "geometry"] = far.iloc[0]
-    with pytest.raises(InputError, match=r"S1.*from any drivable road"):
+    with pytest.raises(InputError, match=r"S1.*from any road"):
         assess(yuzhong_network, bad, index=yuzhong_index, stations_source="stations.geojson")
 
 
@@ -134,3 +134,22 @@ def test_only_surface_roads_claim_land(result, yuzhong_index):
     # Yet every sample is demand: bridges and tunnels still need reaching.
     assert result.demand["weight"][passing].sum() > 0
     assert demand.cell_km2.sum() == pytest.approx(result.districts["district_km2"].sum(), rel=1e-9)
+
+
+def test_demand_points_outside_the_district_are_reported_not_dropped_silently(yuzhong_index):
+    """Issue 9: a demand point in another city was dropped without a word."""
+    import geopandas as gpd
+    from coverage.demand import point_demand
+    from shapely.geometry import Point, box
+
+    area = box(*yuzhong_index.tree.geometries[0].buffer(2000).bounds)
+    centre = area.centroid
+    layer = gpd.GeoDataFrame(
+        {"id": ["home", "beijing"], "weight": [1.0, 5.0]},
+        geometry=[Point(centre.x, centre.y), Point(116.40, 39.90)], crs=yuzhong_index.crs,
+    )
+    layer.loc[1, "geometry"] = gpd.GeoSeries([Point(116.40, 39.90)], crs=4326).to_crs(
+        yuzhong_index.crs).iloc[0]
+    with pytest.warns(UserWarning, match=r"1 of 2 demand point\(s\) lie outside .* beijing \(1,"):
+        demand, _ = point_demand(yuzhong_index, layer, area=area, source="generated_demand.csv")
+    assert list(demand["id"]) == ["home"]

@@ -34,7 +34,15 @@ from coverage.assess.highrise import (
 )
 from coverage.assess.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.assess.metrics import cdf_table, response_metrics
-from coverage.engine import RoadIndex, Snap, build_index, due_times, point_times, snap_points
+from coverage.engine import (
+    SNAP_MAX_M,
+    RoadIndex,
+    Snap,
+    build_index,
+    due_times,
+    point_times,
+    snap_points,
+)
 from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
 from coverage.presets import STATION_TYPES, ResponseStandard, response_standard
@@ -198,7 +206,7 @@ def assess(
     breaks_min: Sequence[float] = DEFAULT_BREAKS_MIN,
     index: RoadIndex | None = None,
     stations_source: str = "stations",
-    max_snap_m: float = 500.0,
+    max_snap_m: float = SNAP_MAX_M,
     land: DemandSet | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     highrise_rule: HighriseRule = DEFAULT_HIGHRISE,
@@ -270,7 +278,7 @@ def assess(
     )
 
     active = _active_stations(stations, stations_source).to_crs(network.crs)
-    st_snap = snap_layer(index, active, source=stations_source, max_m=max_snap_m)
+    st_snap = snap_layer(index, active, source=stations_source, max_m=max_snap_m, what="station")
     times = demand.times(index, st_snap)
     land_times = times if land is demand else land.times(index, st_snap)
     road_times = times if roads is demand else roads.times(index, st_snap)

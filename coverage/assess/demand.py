@@ -23,9 +23,12 @@ from coverage.assess.access import DEFAULT_ACCESS, AccessRule, access_arcs
 from coverage.assess.districts import demand_cells
 from coverage.assess.grid import DEFAULT_CELL_M, LandGrid, land_grid
 from coverage.engine import (
+    SNAP_MAX_M,
+    SNAP_WARN_M,
     AccessArcs,
     RoadIndex,
     Snap,
+    check_snap,
     point_times,
     snap_points,
     travel_time_matrix,
@@ -94,9 +97,10 @@ def snap_layer(
     layer: gpd.GeoDataFrame,
     *,
     source: str = "layer",
-    warn_m: float = 100.0,
-    max_m: float = 500.0,
+    warn_m: float = SNAP_WARN_M,
+    max_m: float = SNAP_MAX_M,
     id_col: str = "id",
+    what: str = "point",
 ) -> Snap:
     """Snap a point layer to the road network, checking snap distances.
 
@@ -113,7 +117,9 @@ def snap_layer(
         Raise :class:`InputError` when a point is further than this, m: the point
         is almost certainly misplaced (wrong CRS, wrong coordinates).
     id_col : str
-        Column naming each point in messages.
+        Column naming each point in messages (with ``name`` when the layer has one).
+    what : str
+        Kind of point for messages ("station", "candidate site").
 
     Returns
     -------
@@ -123,24 +129,11 @@ def snap_layer(
         raise InputError("the layer has no points", source=source, fix="give at least one point")
     pts = layer.to_crs(index.crs).geometry
     snap = snap_points(index, shapely.get_coordinates(pts.values))
-    ids = layer[id_col].astype(str).to_numpy() if id_col in layer else np.arange(len(layer)).astype(str)
-    far = np.flatnonzero(snap.dist_m > max_m)
-    if len(far):
-        listed = ", ".join(f"{ids[i]} ({snap.dist_m[i]:.0f} m)" for i in far[:5])
-        raise InputError(
-            f"{len(far)} point(s) lie more than {max_m:.0f} m from any drivable road: {listed}",
-            source=source,
-            row=ids[far[0]],
-            fix="check the coordinates and their CRS (GCJ-02/BD-09 data needs --coord-system), "
-            "or move the point next to its access road",
-        )
-    near = np.flatnonzero(snap.dist_m > warn_m)
-    if len(near):
-        listed = ", ".join(f"{ids[i]} ({snap.dist_m[i]:.0f} m)" for i in near[:5])
-        warnings.warn(
-            f"{source}: {len(near)} point(s) are more than {warn_m:.0f} m from the nearest road: {listed}",
-            stacklevel=2,
-        )
+    ids = layer[id_col].astype(str).tolist() if id_col in layer else [str(i + 1) for i in range(len(layer))]
+    if "name" in layer:
+        names = layer["name"].astype(str).tolist()
+        ids = [f"{i} ({n})" if n and n not in ("nan", "None", i) else i for i, n in zip(ids, names, strict=True)]
+    check_snap(index, snap, ids, what=what, source=source, warn_m=warn_m, max_m=max_m)
     return snap
 
 
@@ -177,8 +170,27 @@ def point_demand(
         )
     demand = layer.to_crs(index.crs)
     if area is not None:
-        demand = demand[demand.within(area)]
+        inside = demand.within(area).to_numpy()
+        if not inside.all() and inside.any():
+            # Reported, never dropped without a word: a city-wide layer on one district is
+            # normal, a point in another city is a data error the planner must see.
+            ids = (demand["id"] if "id" in demand else demand.index.to_series()).astype(str)
+            out = np.flatnonzero(~inside)
+            km = demand.geometry.iloc[out].distance(area).to_numpy() / 1000
+            listed = ", ".join(f"{ids.iloc[i]} ({d:,.1f} km)" for i, d in zip(out[:5], km[:5], strict=True))
+            warnings.warn(
+                f"{source}: {out.size} of {len(demand)} demand point(s) lie outside the district "
+                f"and are not counted: {listed}{' ...' if out.size > 5 else ''}",
+                UserWarning, stacklevel=3,
+            )
+        demand = demand[inside]
     demand = demand.rename(columns={weight_col: "weight"}).reset_index(drop=True)
+    if len(demand) and not (demand["weight"].to_numpy(float) > 0).any():
+        raise InputError(
+            "every demand point inside the district has weight 0: there is no demand to cover",
+            source=source,
+            fix="give the points their real weights, or check that the layer covers the district",
+        )
     snap = snap_layer(index, demand, source=source, **snap_kwargs)
     return demand, snap
 

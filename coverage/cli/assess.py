@@ -10,11 +10,15 @@ from coverage.assess.access import ACCESS_DISTANCE_M, HOSE_LENGTH_M, WALK_SPEED_
 from coverage.assess.districts import ABSORB_BELOW_KM2
 from coverage.assess.grid import DEFAULT_CELL_M
 from coverage.cli.common import (
+    MAX_BREAK_MIN,
     Steps,
+    add_map_args,
     add_network_args,
     add_station_args,
     input_paths,
     network_from_args,
+    number,
+    output_folder,
     stations_from_args,
 )
 from coverage.engine import build_index
@@ -39,9 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_network_args(p)
     add_station_args(p)
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    add_map_args(p)
+    p.add_argument("--out", type=output_folder, required=True, metavar="DIR", help="output folder")
     p.add_argument("--standard", choices=sorted(STANDARDS), default="gb51080", help="response standard (default gb51080)")
-    p.add_argument("--step-m", type=float, default=50.0, help="road demand sample spacing, m (default 50)")
+    p.add_argument(
+        "--step-m", type=number(low=1, high=1000, unit="m"), default=50.0,
+        help="road demand sample spacing, 1 to 1000 m (default 50)",
+    )
     p.add_argument(
         "--demand", choices=("land", "roads", "buildings", "points"), default="land",
         help="land: a grid of --cell-m cells over the district, weighted by area (default, the "
@@ -57,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--demand-file", type=Path, metavar="FILE", help="file for --demand buildings|points")
     p.add_argument(
-        "--breaks-min", type=float, nargs="+", default=[2, 3, 4, 5],
+        "--breaks-min", type=number(low=0, low_open=True, high=MAX_BREAK_MIN, unit="minutes"),
+        nargs="+", default=[2, 3, 4, 5],
         help="service-area breaks, minutes of travel (default 2 3 4 5)",
     )
     p.set_defaults(run=run)
@@ -81,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             buildings=buildings_from_args(args),
         )
         bar.next()
-        paths = write_assessment(result, out)
+        paths = write_assessment(result, out, tiles=args.tiles)
         bar.next()
     m = result.metrics
     print(

@@ -29,7 +29,9 @@ from coverage.cli.common import (
     COORD_SYSTEMS,
     SPEED_PRESETS,
     Steps,
+    check_scenario_values,
     network_from_args,
+    output_folder,
     stations_from_args,
     study_area_wgs84,
 )
@@ -236,11 +238,13 @@ def load_scenario(path: str | Path) -> Scenario:
                              fix="name a hydrant layer in data.hydrants, or use a local OSM extract")
     output = _table(tables.get("output", {}), "output", path)
     _check_values(path, network=network, assess_t=assess_t, site=site, hydrants=hydrants, output=output)
-    return Scenario(
+    scenario = Scenario(
         name=top["name"] or path.stem, path=path, base=base,
         out=None if top["out"] is None else base / top["out"],
         data=data, network=network, assess=assess_t, site=site, hydrants=hydrants, output=output,
     )
+    check_scenario_values(scenario)  # ranges, breaks, CRS and folders, as the CLI options
+    return scenario
 
 
 def _number(table: dict, key: str, name: str, source: Path, *, low: float | None = None,
@@ -440,7 +444,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", type=Path, metavar="SCENARIO.toml", help="scenario file")
-    p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: the scenario's 'out')")
+    p.add_argument("--out", type=output_folder, metavar="DIR", help="output folder (default: the scenario's 'out')")
     p.add_argument("--no-cache", action="store_true", help="always parse OSM again")
     p.set_defaults(run=run)
 

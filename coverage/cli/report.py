@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from coverage.cli.common import check_report_out, check_summary
 from coverage.errors import InputError
 from coverage.outputs.files import atomic_write
 from coverage.outputs.layers import metrics_table, write_csv
@@ -43,7 +44,9 @@ def _summary_file(path: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report."""
-    summaries = {_label(path, args.runs): read_summary(path) for path in args.runs}
+    check_report_out(args.out, list(args.runs))
+    summaries = {_label(path, args.runs): check_summary(read_summary(path), source=_summary_file(path))
+                 for path in args.runs}
     inputs = [_summary_file(p) for p in args.runs]
     if len(summaries) == 1:
         folder = args.runs[0] if args.runs[0].is_dir() else args.runs[0].parent

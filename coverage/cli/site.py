@@ -13,11 +13,17 @@ from coverage.candidates import (
     network_candidates,
 )
 from coverage.cli.common import (
+    MAX_NEW_SITES,
     Steps,
+    add_map_args,
     add_network_args,
     add_station_args,
+    check_new_sites,
+    exit_code_for,
     input_paths,
     network_from_args,
+    number,
+    output_folder,
     stations_from_args,
     study_area_wgs84,
 )
@@ -45,8 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_network_args(p)
     add_station_args(p)
+    add_map_args(p)
     p.add_argument("--model", choices=sorted(MODELS), default="pcenter", help="location model (default pcenter)")
-    p.add_argument("--new", type=int, dest="p", metavar="P", help="number of new sites (all models but lscp)")
+    p.add_argument(
+        "--new", type=number(int, low=1, high=MAX_NEW_SITES), dest="p", metavar="P",
+        help=f"number of new sites, 1 to {MAX_NEW_SITES} (all models but lscp)",
+    )
     p.add_argument("--candidates", type=Path, metavar="FILE", help="candidate sites layer (points with id)")
     p.add_argument(
         "--candidates-mode", choices=("replace", "add"), default="replace",
@@ -59,11 +69,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--new-type", choices=sorted(STATION_TYPES), default="small", help="type of new sites")
     p.add_argument("--no-small-rules", action="store_true", help="do not enforce the 建标152 small-station rules")
-    p.add_argument("--standard", choices=sorted(STANDARDS), default="gb51080")
-    p.add_argument("--solver", choices=("highs", "cbc"), default="highs")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="solver wall-clock limit, seconds")
-    p.add_argument("--mip-gap", type=float, default=0.0, help="relative gap at which to stop (default 0: prove optimality)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--standard", choices=sorted(STANDARDS), default="gb51080",
+                   help="response standard the coverage is measured against (default gb51080)")
+    p.add_argument("--solver", choices=("highs", "cbc"), default="highs",
+                   help="MILP solver (default highs)")
+    p.add_argument(
+        "--time-limit", type=number(low=0, low_open=True, high=7 * 24 * 3600, unit="s"),
+        default=None, metavar="S", help="solver wall-clock limit, seconds (default: none)",
+    )
+    p.add_argument(
+        "--mip-gap", type=number(low=0, high=1), default=0.0,
+        help="relative gap from 0 to 1 at which to stop (default 0: prove optimality)",
+    )
+    p.add_argument("--out", type=output_folder, required=True, metavar="DIR",
+                   help="output folder (created; an earlier run's files there are replaced)")
     p.set_defaults(run=run)
 
 
@@ -95,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         bar.next()
         stations = stations_from_args(args, network)
         candidates = candidates_from_args(args, network)
+        check_new_sites(args.p, len(candidates))
         bar.next()
         siting = site_stations(
             network, stations, model=args.model, p=args.p, candidates=candidates,
@@ -103,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         )
         bar.next()
         paths = write_placement(
-            siting, out,
+            siting, out, tiles=args.tiles,
             parameters={"model": args.model, "p": args.p, "solver": args.solver,
                         "time_limit_s": args.time_limit, "mip_gap": args.mip_gap,
                         "candidates": len(candidates), "new_type": args.new_type},
@@ -113,4 +133,5 @@ def run(args: argparse.Namespace) -> int:
     for line in summary_lines(read_summary(paths["summary"])):
         print(line)
     print(f"outputs in {out}/")
-    return 0
+    res = siting.result
+    return exit_code_for(res.status, what=f"the {res.model} model", message=res.message)

@@ -20,6 +20,7 @@ Every removal is counted, with its reason, in :class:`NetworkReport`.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -143,7 +144,7 @@ def _metric_crs(crs: Any) -> pyproj.CRS | None:
     if not parsed.is_projected or not units <= {"metre", "meter"}:
         raise InputError(
             f"crs {crs!r} is not a projected CRS in metres.", source="crs",
-            fix='pass a metric CRS such as "EPSG:4545" (CGCS2000 / 3-degree GK CM 105E), '
+            fix='pass a metric CRS such as "EPSG:4545" (CGCS2000 / 3-degree GK CM 108E), '
             "or None for local UTM.",
         )
     return parsed
@@ -159,6 +160,44 @@ class _Request:
     study_area: BaseGeometry | None
     download: bool
     key_parts: dict[str, Any]
+
+
+#: Longest straight piece of road accepted between two consecutive OSM nodes, m. Real
+#: roads have nodes every few hundred metres at most; a piece thousands of km long is
+#: a misplaced node (e.g. one moved to the North Pole), which would stretch the
+#: projected network over a continent.
+MAX_OSM_SEGMENT_M = 50_000.0
+
+
+def _check_segment_lengths(raw: nx.MultiDiGraph, source: str) -> None:
+    """Refuse a road whose consecutive nodes lie absurdly far apart (a misplaced node)."""
+    long: list[tuple[float, Any, Any, Any]] = []
+    for u, v, data in raw.edges(data=True):
+        length = data.get("length")
+        if length is None:
+            a, b = raw.nodes[u], raw.nodes[v]
+            length = ox.distance.great_circle(a["y"], a["x"], b["y"], b["x"])
+        if not math.isfinite(length) or length > MAX_OSM_SEGMENT_M:
+            long.append((length, u, v, data.get("osmid")))
+    if not long:
+        return
+    # The misplaced node is the one at the end of the most over-long pieces.
+    ends = Counter(n for _, u, v, _ in long for n in (u, v))
+    node_id, _ = ends.most_common(1)[0]
+    length, u, v, way = max((x for x in long if node_id in x[1:3]),
+                            key=lambda x: x[0] if math.isfinite(x[0]) else math.inf)
+    node = raw.nodes[node_id]
+    raise InputError(
+        f"OSM node {node_id} (read as lat {node['y']:.5f}, lon {node['x']:.5f}) is misplaced: "
+        f"way {way} runs {length / 1000:,.0f} km from node {u} to node {v}, and no road is "
+        f"drawn like that (limit {MAX_OSM_SEGMENT_M / 1000:g} km between two nodes).",
+        source=source,
+        fix="correct or delete that node in the extract (JOSM, QGIS), or export the extract again.",
+    )
+
+
+#: File name endings read as OpenStreetMap data (the formats pyosmium reads).
+OSM_FILE_SUFFIXES = (".osm", ".xml", ".pbf", ".osm.bz2", ".osm.gz", ".o5m", ".opl")
 
 
 def _request(
@@ -186,6 +225,15 @@ def _request(
                 "OSM file not found.", source=path,
                 fix="check the path, or download an extract (.osm or .osm.pbf) covering the district.",
             )
+        if not path.name.lower().endswith(OSM_FILE_SUFFIXES):
+            raise InputError(
+                f"{path.name!r} does not end in an OSM file extension ({', '.join(OSM_FILE_SUFFIXES)}).",
+                source=path,
+                fix="pass an OSM extract (.osm XML or .osm.pbf); rename the file if it is one.",
+            )
+        if path.stat().st_size == 0:
+            raise InputError("the OSM file is empty.", source=path,
+                             fix="download or export the extract again.")
         district = None if boundary is None else _as_wgs84_polygon(boundary, "boundary")
         key = {"osm": cache.file_digest(path)}
         return _Request(str(path), path, district,
@@ -292,7 +340,7 @@ def load_network(
         the walk ways instead of the drivable ones.
     crs : CRS-like, optional
         Metric CRS of the result, e.g. ``"EPSG:4545"`` (CGCS2000 / 3-degree
-        Gauss-Kruger CM 105E); None projects to the local UTM zone.
+        Gauss-Kruger CM 108E); None projects to the local UTM zone.
     dem : str or Path, optional
         DEM raster for node elevations (needs ``rasterio``), for the travel
         model's uphill penalty.
@@ -405,6 +453,7 @@ def _build(
                  stats.incomplete)
             _add(dropped_edges, "OSM ways cut to the part whose nodes are in the file (ways)",
                  stats.clipped)
+        _check_segment_lengths(raw, req.source)
         stages.update()
 
         stages.set_postfix_str("simplifying")
