@@ -139,8 +139,9 @@ def test_only_surface_roads_claim_land(result, yuzhong_index):
 def test_demand_points_outside_the_district_are_reported_not_dropped_silently(yuzhong_index):
     """Issue 9: a demand point in another city was dropped without a word."""
     import geopandas as gpd
-    from coverage.demand import point_demand
     from shapely.geometry import Point, box
+
+    from coverage.assess.demand import point_demand
 
     area = box(*yuzhong_index.tree.geometries[0].buffer(2000).bounds)
     centre = area.centroid

@@ -132,9 +132,9 @@ def test_snapping_far_from_a_road_warns_naming_the_station_and_errors_far_above(
     import warnings
 
     import geopandas as gpd
-    from coverage.demand import snap_layer
     from shapely.geometry import Point
 
+    from coverage.assess.demand import snap_layer
     from coverage.engine import SNAP_MAX_M, SNAP_WARN_M
     from coverage.errors import InputError
 
