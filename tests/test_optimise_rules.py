@@ -162,7 +162,7 @@ def test_models_with_area_rule_match_enumeration(model, p, seed, flags):
 @pytest.mark.parametrize("model,p", MODELS)
 def test_lazy_cuts_alone_match_enumeration(model, p, seed, flags, monkeypatch):
     """Without the seed cuts every cut comes from a violation found in a solution."""
-    monkeypatch.setattr(runner_mod, "seed_cuts", lambda problem, cols: [])
+    monkeypatch.setattr(runner_mod, "seed_cuts", lambda problem, cols, **_: [])
     check_against_enumeration(model, p, seed, flags)
 
 
@@ -198,7 +198,7 @@ def test_rule_no_set_can_meet_is_infeasible_with_reason():
 @pytest.mark.parametrize("model,p", [("mclp", 3), ("pmedian", 3), ("lscp", None)])
 def test_round_limit_is_not_reported_optimal(model, p, monkeypatch):
     """With the seeds switched off one round cannot settle the rule: status error."""
-    monkeypatch.setattr(runner_mod, "seed_cuts", lambda problem, cols: [])
+    monkeypatch.setattr(runner_mod, "seed_cuts", lambda problem, cols, **_: [])
     for seed in range(1, 30):
         inst, rule = synthetic_area_instance(seed, "f")
         prob = PlacementProblem.from_cost_matrix(**inst, **rule)
@@ -217,7 +217,7 @@ def test_round_limit_is_not_reported_optimal(model, p, monkeypatch):
 
 
 def test_pcenter_round_limit_is_not_reported_optimal(monkeypatch):
-    monkeypatch.setattr(runner_mod, "seed_cuts", lambda problem, cols: [])
+    monkeypatch.setattr(runner_mod, "seed_cuts", lambda problem, cols, **_: [])
     for seed in range(1, 30):
         inst, rule = synthetic_area_instance(seed, "f")
         prob = PlacementProblem.from_cost_matrix(**inst, **rule)

@@ -6,6 +6,7 @@ import pulp
 
 from coverage.optimise.backend import SolveOptions
 from coverage.optimise.cover import add_cover_once
+from coverage.optimise.heuristic import lscp_incumbent
 from coverage.optimise.presolve import PresolveOptions, cover_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
@@ -18,6 +19,7 @@ from coverage.optimise.runner import (
     precheck_failure,
     rules_active,
     run_rounds,
+    usable_incumbent,
 )
 from coverage.optimise.sites import add_cuts, add_site_constraints, classify, make_vars, precheck
 
@@ -68,6 +70,9 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
                                 reason=reason, uncoverable=rows.uncoverable, details=details)
     cols = rows.cols
     n_forced_new = sum(1 for j in problem.force_open if cols.new[j])
+    with clock.building():
+        incumbent = usable_incumbent(problem, lscp_incumbent(problem, classify(problem), radius),
+                                     check, clock)
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("lscp", pulp.LpMinimize)
@@ -79,11 +84,11 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
                      impossible=add_cuts(lp, x, cols, cuts))
 
     state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
-                       max_cut_rounds)
+                       max_cut_rounds, incumbent)
     return finish(
         problem, model="lscp", method=method, options=options, clock=clock, state=state,
         evaluate=lambda mask, _: float((mask & ~problem.is_fixed).sum()),
-        uncoverable=rows.uncoverable, presolve=rows.report, details=details,
+        uncoverable=rows.uncoverable, presolve=rows.report, details=details, maximise=False,
         infeasible_hint=("No set of new sites meets the budget / type limits / closing "
                          "options and still covers every coverable demand point; relax them."),
     )

@@ -7,8 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pulp
 
-from coverage.optimise.assign import add_assignment
+from coverage.optimise.assign import add_assignment, assignment_start
 from coverage.optimise.backend import SolveOptions
+from coverage.optimise.heuristic import pmedian_incumbent
 from coverage.optimise.presolve import PresolveOptions, assign_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
@@ -21,12 +22,14 @@ from coverage.optimise.runner import (
     precheck_failure,
     rules_active,
     run_rounds,
+    usable_incumbent,
 )
 from coverage.optimise.sites import (
     add_cuts,
     add_site_constraints,
     check_p,
     classify,
+    effective_p,
     make_vars,
     precheck,
 )
@@ -64,36 +67,44 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
     presolve = presolve or PresolveOptions()
     p = check_p(p, "p-median")
     clock = Clock(options.time_limit)
+    details: dict = {"p": p}
+    p = effective_p(problem, p, details)
     checking = rules_active(problem, check)
     method = "assignment+lazy-cuts" if checking else "assignment"
     cols = classify(problem)
     with clock.building():
         rows = assign_rows(problem, cols, options=presolve, weighted=True)
-    details: dict = {"p": p}
     reason = precheck(problem, p)
     if reason:
         return precheck_failure(problem, model="pmedian", method=method, options=options,
                                 reason=reason, uncoverable=rows.uncoverable, details=details)
     reachable = np.ones(problem.n_demand, dtype=bool)
     reachable[rows.uncoverable] = False
+    with clock.building():
+        incumbent = usable_incumbent(problem, pmedian_incumbent(
+            problem, cols, p, deadline=clock.deadline(0.25)), check, clock)
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("pmedian", pulp.LpMinimize)
         x = make_vars(lp, cols)
         per_row = add_assignment(lp, rows, x)
+
+        def aux_start(mask: np.ndarray) -> dict:
+            return assignment_start(rows, per_row, mask)
+
         lp.setObjective(pulp.LpAffineExpression(
             [(y, float(rows.weight[g]) * c) for g, pairs in enumerate(per_row)
              for y, c in pairs if rows.weight[g] * c != 0]))
         add_site_constraints(lp, x, problem, cols, p)
         return Built(lp, x, cols, constant=rows.settled_cost,
-                     impossible=add_cuts(lp, x, cols, cuts))
+                     impossible=add_cuts(lp, x, cols, cuts), aux_start=aux_start)
 
     state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
-                       max_cut_rounds)
+                       max_cut_rounds, incumbent)
     result = finish(
         problem, model="pmedian", method=method, options=options, clock=clock, state=state,
         evaluate=lambda _, fd: float((problem.weights[reachable] * fd[reachable]).sum()),
-        uncoverable=rows.uncoverable, presolve=rows.report, details=details,
+        uncoverable=rows.uncoverable, presolve=rows.report, details=details, maximise=False,
         infeasible_hint=(f"No choice of at most p={p} new sites (under the given options) "
                          "gives every reachable demand point an open site within the matrix "
                          "cutoff; widen the cutoff or raise p."),
