@@ -129,3 +129,49 @@ def test_far_candidate_is_a_clear_error(yuzhong_network, yuzhong_index, stations
     far = gpd.GeoDataFrame({"id": ["far"]}, geometry=[Point(maxx + 3000, maxy + 3000)], crs=yuzhong_network.crs)
     with pytest.raises(InputError, match="far"):
         site_stations(yuzhong_network, stations, model="mclp", p=1, candidates=far, index=yuzhong_index)
+
+
+def test_adjacency_blocker_cuts_keep_every_rule_abiding_site_set():
+    """The adjacency cut from any violating set holds at every set that obeys the rule.
+
+    Synthetic (generated) grid: 6×4 unit cells, Manhattan-distance seconds,
+    one fixed full station and six small candidates; all 64 site sets enumerated.
+    """
+    import itertools
+    from types import SimpleNamespace
+
+    import numpy as np
+    import shapely
+
+    from coverage.optimise import PlacementProblem
+    from coverage.optimise.rules import cut_for
+    from coverage.optimise.sites import classify
+    from coverage.siting import _adjacency_check
+
+    xs, ys = np.meshgrid(np.arange(6), np.arange(4))
+    cxy = np.c_[xs.ravel(), ys.ravel()] + 0.5
+    cells = shapely.box(cxy[:, 0] - 0.5, cxy[:, 1] - 0.5, cxy[:, 0] + 0.5, cxy[:, 1] + 0.5)
+    sites = np.array([[0.5, 0.5], [5.5, 3.5], [3.5, 0.5], [2.5, 2.5], [5.5, 0.5], [1.5, 3.5],
+                      [4.5, 2.5]])
+    cost = np.abs(cxy[:, None, :] - sites[None, :, :]).sum(axis=2) * 10
+    prob = PlacementProblem.from_cost_matrix(cost, threshold=100.0, fixed=[0],
+                                             site_types=["level1"] + ["small"] * 6)
+    check = _adjacency_check(prob, SimpleNamespace(cells=cells))
+    cols = classify(prob)
+    masks = []
+    for k in range(7):
+        for new in itertools.combinations(range(1, 7), k):
+            mask = np.zeros(7, dtype=bool)
+            mask[0] = True
+            mask[list(new)] = True
+            masks.append(mask)
+    good = [m for m in masks if not check(np.flatnonzero(m))]
+    bad = [m for m in masks if check(np.flatnonzero(m))]
+    assert good and bad
+    for m in bad:
+        for v in check(np.flatnonzero(m)):
+            cut = cut_for(v, m, cols)
+            lhs = lambda mm: sum(c * mm[j] for j, c in cut.coef)  # noqa: E731
+            assert lhs(m) < cut.rhs  # it removes the violating set
+            for g in good:
+                assert lhs(g) >= cut.rhs - 1e-9, (np.flatnonzero(m), np.flatnonzero(g))

@@ -80,6 +80,12 @@ class Violation:
         How much the remedy columns must take away together (> 0). With
         ``relief`` the cut is the knapsack cover
         ``Σ min(1, relief / need) · open[remedy] >= open[site]``.
+    blockers : tuple of int, optional
+        Open columns of which at least one must close for ``site`` to meet
+        the rule, whatever else opens: the cut is
+        ``open[site] <= Σ (1 − open[blockers])``. Stronger than a no-good cut
+        (which also lets any closed column open), valid for rules that opening
+        more sites can never repair, such as the 建标152 adjacency rule.
     """
 
     rule: str
@@ -90,6 +96,7 @@ class Violation:
     limit: float | None = None
     relief: tuple[float, ...] | None = None
     need: float | None = None
+    blockers: tuple[int, ...] | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
@@ -231,6 +238,9 @@ def _knapsack(s: int, remedy: np.ndarray, relief: np.ndarray, need: float,
 
 def cut_for(violation: Violation, open_mask: np.ndarray, cols: Columns) -> Cut:
     """The inequality that removes the violating solution (see :class:`Violation`)."""
+    if violation.blockers is not None:
+        coef = tuple((int(k), -1.0) for k in violation.blockers) + ((violation.site, -1.0),)
+        return Cut(coef=coef, rhs=-float(len(violation.blockers)), reason=violation.message)
     if violation.remedy is not None and violation.relief is not None \
             and violation.need is not None:
         return _knapsack(violation.site, np.asarray(violation.remedy, dtype=np.int64),
