@@ -277,6 +277,11 @@ def site_stations(
         small_station_rules=small_station_rules, cutoff_s=cutoff_s, demand=demand, index=index,
     )
     before, existing, cands, n_fixed = inst.before, inst.existing, inst.candidates, len(inst.existing)
+    if model in COUNT_MODELS and p > len(cands):
+        raise InputError(
+            f"--new {p} asks for more new sites than the {len(cands)} candidate sites",
+            fix=f"give --new at most {len(cands)}, or more candidates with --candidates",
+        )
     solve = MODELS[model]
     kwargs = {"options": options or SolveOptions(), "check": inst.check, "max_cut_rounds": max_cut_rounds}
     result = solve(inst.problem, **kwargs) if model == "lscp" else solve(inst.problem, p, **kwargs)

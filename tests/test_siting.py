@@ -171,7 +171,14 @@ def test_adjacency_blocker_cuts_keep_every_rule_abiding_site_set():
     for m in bad:
         for v in check(np.flatnonzero(m)):
             cut = cut_for(v, m, cols)
-            lhs = lambda mm: sum(c * mm[j] for j, c in cut.coef)  # noqa: E731
-            assert lhs(m) < cut.rhs  # it removes the violating set
+            assert sum(c * m[j] for j, c in cut.coef) < cut.rhs  # it removes the violating set
             for g in good:
-                assert lhs(g) >= cut.rhs - 1e-9, (np.flatnonzero(m), np.flatnonzero(g))
+                assert sum(c * g[j] for j, c in cut.coef) >= cut.rhs - 1e-9, (
+                    np.flatnonzero(m), np.flatnonzero(g))
+
+
+def test_more_new_sites_than_candidates_is_a_clear_error(yuzhong_network, yuzhong_index, stations,
+                                                         few_candidates):
+    with pytest.raises(InputError, match="more new sites than the"):
+        site_stations(yuzhong_network, stations, model="mclp", p=100_000,
+                      candidates=few_candidates, index=yuzhong_index)

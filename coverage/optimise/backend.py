@@ -191,6 +191,30 @@ class _StartedHiGHS(pulp.HiGHS):
         lp.solverModel.run()
 
 
+def run_highs(h, options: SolveOptions, time_limit: float | None) -> float:
+    """Run a highspy model built as arrays (no PuLP) with the package's solver options.
+
+    Applies ``msg``, ``mip_gap``, ``threads`` and the time limit, and handles the
+    per-process thread scheduler as :func:`solve` does. Returns wall seconds.
+    """
+    import highspy
+
+    global _scheduler_threads
+    threads = _highs_threads(options.threads)
+    h.setOptionValue("output_flag", bool(options.msg))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("time_limit", float("inf") if time_limit is None else float(time_limit))
+    with _SCHEDULER_LOCK:
+        if _scheduler_threads is not None and _scheduler_threads != threads:
+            highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = threads
+        t0 = time.perf_counter()
+        h.run()
+        return time.perf_counter() - t0
+
+
 def _solve_highs(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None,
                  start: dict[pulp.LpVariable, float] | None = None) -> Outcome:
     import highspy

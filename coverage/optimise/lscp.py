@@ -89,7 +89,13 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
         problem, model="lscp", method=method, options=options, clock=clock, state=state,
         evaluate=lambda mask, _: float((mask & ~problem.is_fixed).sum()),
         uncoverable=rows.uncoverable, presolve=rows.report, details=details, maximise=False,
-        infeasible_hint=("No set of new sites meets the budget / type limits / closing "
-                         "options and still covers every coverable demand point; relax them."),
+        infeasible_hint=(
+            ("No set of new sites covers every coverable demand point within "
+             f"{radius:g} s while every district rule holds (with the 建标152 rules: each "
+             "small station's district within its area cap and bordering a full station's "
+             "district) and the site options are met; relax the rules or the options, or "
+             "use mclp to cover the most demand under the rules.") if checking else
+            ("No set of new sites meets the budget / type limits / closing "
+             "options and still covers every coverable demand point; relax them.")),
     )
 

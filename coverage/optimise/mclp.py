@@ -11,6 +11,7 @@ from scipy import sparse
 from coverage.optimise.backend import SolveOptions
 from coverage.optimise.cover import row_terms
 from coverage.optimise.heuristic import mclp_incumbent
+from coverage.optimise.matrix import nearest_open
 from coverage.optimise.presolve import PresolveOptions, cover_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
@@ -82,7 +83,9 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
     cols = rows.cols
     with clock.building():
         incumbent = usable_incumbent(problem, mclp_incumbent(
-            problem, classify(problem), radius, p, deadline=clock.deadline(0.25)), check, clock)
+            problem, classify(problem), radius, p, deadline=clock.deadline(0.25)), check, clock,
+            lambda mask: float(problem.weights[nearest_open(problem.cost, mask)[0]
+                                               <= radius].sum()))
     R = sparse.csr_array((np.ones(rows.indices.size), rows.indices, rows.indptr),
                          shape=(rows.n_rows, problem.n_candidates))
 

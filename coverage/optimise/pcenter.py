@@ -120,8 +120,11 @@ def _assignment(problem, p, cols, options, presolve, check, max_cut_rounds, labe
     clock = Clock(options.time_limit)
     with clock.building():
         rows = assign_rows(problem, cols, options=presolve, weighted=False)
+        reachable = np.ones(problem.n_demand, dtype=bool)
+        reachable[uncoverable] = False
         incumbent = usable_incumbent(problem, pcenter_incumbent(
-            problem, cols, p, deadline=clock.deadline(0.25)), check, clock)
+            problem, cols, p, deadline=clock.deadline(0.25)), check, clock,
+            lambda mask: _worst_served(problem, mask, reachable))
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("pcenter", pulp.LpMinimize)
@@ -155,7 +158,8 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
     with clock.building():
         lo_val = float(nearest_open(problem.cost, cols.available)[0][reachable].max(initial=0.0))
         incumbent = usable_incumbent(problem, pcenter_incumbent(
-            problem, cols, p, deadline=clock.deadline(0.25)), check, clock)
+            problem, cols, p, deadline=clock.deadline(0.25)), check, clock,
+            lambda mask: _worst_served(problem, mask, reachable))
         data = problem.cost.data[cols.available[problem.cost.indices]]
         # Only the distinct times between the lower bound and the incumbent's worst time
         # can be the optimum; at least one value, so that demand nobody reaches still
@@ -269,3 +273,12 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
                      solver=backend.solver_label(options), method=label, objective=radius,
                      bound=bound, gap=gap, solve_s=clock.solve_s, build_s=clock.build_s,
                      uncoverable=uncoverable, presolve=report, details=details)
+
+
+def _worst_served(problem: PlacementProblem, mask: np.ndarray, reachable: np.ndarray
+                  ) -> float | None:
+    """Worst first-due time over reachable rows, or None if one is left unserved."""
+    fd, _ = nearest_open(problem.cost, mask)
+    if np.isinf(fd[reachable]).any():
+        return None
+    return float(fd[reachable].max(initial=0.0))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
 import pulp
 
+from coverage.optimise import backend
 from coverage.optimise.assign import add_assignment, assignment_start
 from coverage.optimise.backend import SolveOptions
+from coverage.optimise.benders import pmedian_benders
 from coverage.optimise.heuristic import pmedian_incumbent
+from coverage.optimise.matrix import nearest_open
 from coverage.optimise.presolve import PresolveOptions, assign_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
@@ -19,6 +23,7 @@ from coverage.optimise.runner import (
     Clock,
     finish,
     initial_cuts,
+    placement,
     precheck_failure,
     rules_active,
     run_rounds,
@@ -34,10 +39,12 @@ from coverage.optimise.sites import (
     precheck,
 )
 
+METHODS = ("benders", "assignment")
+
 
 def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None = None,
             presolve: PresolveOptions | None = None, check: Check | None = None,
-            max_cut_rounds: int = 20) -> PlacementResult:
+            max_cut_rounds: int = 20, method: str | None = None) -> PlacementResult:
     """At most ``p`` new sites minimising Σ wᵢ · (seconds to the nearest open site).
 
     Assignment formulation on the sparse support (see
@@ -54,7 +61,14 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
     p : int
         Largest number of new sites (forced ones included).
     options, presolve, check, max_cut_rounds
-        As for :func:`coverage.optimise.lscp`.
+        As for :func:`coverage.optimise.lscp`. The time limit covers
+        presolve, the heuristic, seed cuts and model building as well as the
+        solver runs.
+    method : {"benders", "assignment"}, optional
+        ``benders`` (default with HiGHS): the radius formulation by Benders
+        decomposition, passed to highspy as arrays
+        (:mod:`coverage.optimise.benders`). ``assignment``: the classical
+        assignment model through PuLP (default with CBC).
 
     Returns
     -------
@@ -65,12 +79,17 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
     """
     options = options or SolveOptions()
     presolve = presolve or PresolveOptions()
+    method_name = method or ("benders" if options.solver == "highs" else "assignment")
+    if method_name not in METHODS:
+        raise ValueError(f"unknown p-median method {method!r}; use one of {METHODS}")
+    if method_name == "benders" and options.solver != "highs":
+        raise ValueError("the benders method runs on HiGHS; use method='assignment' with CBC")
     p = check_p(p, "p-median")
     clock = Clock(options.time_limit)
     details: dict = {"p": p}
     p = effective_p(problem, p, details)
     checking = rules_active(problem, check)
-    method = "assignment+lazy-cuts" if checking else "assignment"
+    method = method_name + ("+lazy-cuts" if checking else "")
     cols = classify(problem)
     with clock.building():
         rows = assign_rows(problem, cols, options=presolve, weighted=True)
@@ -82,7 +101,15 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
     reachable[rows.uncoverable] = False
     with clock.building():
         incumbent = usable_incumbent(problem, pmedian_incumbent(
-            problem, cols, p, deadline=clock.deadline(0.25)), check, clock)
+            problem, cols, p, deadline=clock.deadline(0.25)), check, clock,
+            lambda mask: _served_total(problem, mask, reachable))
+
+    hint = (f"No choice of at most p={p} new sites (under the given options) "
+            "gives every reachable demand point an open site within the matrix "
+            "cutoff; widen the cutoff or raise p.")
+    if method_name == "benders":
+        return _benders(problem, p, rows, cols, options, clock, check, checking,
+                        max_cut_rounds, incumbent, reachable, method, details, hint)
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("pmedian", pulp.LpMinimize)
@@ -105,12 +132,76 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
         problem, model="pmedian", method=method, options=options, clock=clock, state=state,
         evaluate=lambda _, fd: float((problem.weights[reachable] * fd[reachable]).sum()),
         uncoverable=rows.uncoverable, presolve=rows.report, details=details, maximise=False,
-        infeasible_hint=(f"No choice of at most p={p} new sites (under the given options) "
-                         "gives every reachable demand point an open site within the matrix "
-                         "cutoff; widen the cutoff or raise p."),
+        infeasible_hint=hint,
     )
     total_w = float(problem.weights[reachable].sum())
     if result.objective is None or total_w == 0:
         return result
     return replace(result, details={**result.details,
                                     "weighted_mean_s": result.objective / total_w})
+
+
+def _benders(problem, p, rows, cols, options, clock, check, checking, max_cut_rounds,
+             incumbent, reachable, method, details, hint) -> PlacementResult:
+    cuts = initial_cuts(problem, clock)
+    deadline = None if clock.limit is None else clock.start + clock.limit
+    t0 = time.perf_counter()
+    out = pmedian_benders(problem, p, rows, cols, options, deadline, check, cuts, incumbent,
+                          checking, max_cut_rounds)
+    clock.solve_s += time.perf_counter() - t0
+    details = {**details, "lp_bound": out.lp_bound, "lp_rounds": out.lp_rounds,
+               "milp_rounds": out.milp_rounds, "benders_cuts": out.cuts,
+               "fixed_closed_by_reduced_cost": out.fixed_closed, "rule_cuts": len(cuts)}
+    if incumbent is not None:
+        details["heuristic"] = {"method": incumbent.method, "objective": incumbent.objective,
+                                "seconds": round(incumbent.seconds, 3)}
+    common = dict(model="pmedian", solver=backend.solver_label(options), method=method,
+                  solve_s=clock.solve_s, build_s=clock.build_s, uncoverable=rows.uncoverable,
+                  presolve=rows.report)
+    if out.status == "infeasible":
+        return PlacementResult(status="infeasible", message=f"{out.message}. {hint}",
+                               details=details, **common)
+    if out.mask is None:
+        if out.violations:
+            why = (f"district rules still broken after {out.milp_rounds} rounds; no "
+                   "rule-abiding solution was found")
+        else:
+            why = "no solution found within the time limit, and no heuristic solution either"
+        return PlacementResult(status="error", message=why + "; raise the time limit.",
+                               bound=out.bound, details=details,
+                               violations=tuple(out.violations), **common)
+    fd, _ = nearest_open(problem.cost, out.mask)
+    objective = float((problem.weights[reachable] * fd[reachable]).sum())
+    details["solution_from"] = out.source
+    total_w = float(problem.weights[reachable].sum())
+    if total_w > 0:
+        details["weighted_mean_s"] = objective / total_w
+    if abs(objective - out.objective) > 1e-6 * max(1.0, abs(objective)) or (
+            out.bound is not None and out.bound - objective > 1e-6 * max(1.0, abs(objective))):
+        return placement(problem, out.mask, status="error", objective=objective,
+                         bound=out.bound, details=details,
+                         message=(f"internal check failed: recomputed objective {objective:g}, "
+                                  f"decomposition's {out.objective:g}, bound {out.bound}; "
+                                  "please report this instance"), **common)
+    gap = None if out.bound is None else backend.relative_gap(objective, out.bound)
+    if out.status == "optimal" or gap == 0.0:
+        status, gap = "optimal", 0.0
+        message = (f"proven optimal by Benders decomposition ({out.lp_rounds} LP and "
+                   f"{out.milp_rounds} MILP rounds, {out.cuts} cuts)")
+    else:
+        status = "feasible"
+        why = ("time limit reached" if out.status == "timeout" else
+               "district-rule round limit reached")
+        message = backend.incumbent_message(
+            f"{why}; best solution found is the {out.source}'s", gap)
+    return placement(problem, out.mask, status=status, message=message, objective=objective,
+                     bound=out.bound, gap=gap, details=details, **common)
+
+
+def _served_total(problem: PlacementProblem, mask: np.ndarray, reachable: np.ndarray
+                  ) -> float | None:
+    """Weighted total first-due time, or None if some reachable row is left unserved."""
+    fd, _ = nearest_open(problem.cost, mask)
+    if np.isinf(fd[reachable]).any():
+        return None
+    return float((problem.weights[reachable] * fd[reachable]).sum())

@@ -114,15 +114,39 @@ def rules_active(problem: PlacementProblem, check: Check | None) -> bool:
 
 
 def usable_incumbent(problem: PlacementProblem, incumbent: Incumbent | None,
-                     check: Check | None, clock: Clock) -> Incumbent | None:
-    """The heuristic incumbent if it obeys the district rules (checked here), else None."""
-    if incumbent is None:
-        return None
-    if rules_active(problem, check):
-        with clock.building():
-            if violations(problem, incumbent.mask, check):
+                     check: Check | None, clock: Clock,
+                     evaluate: Callable[[np.ndarray], float | None] | None = None
+                     ) -> Incumbent | None:
+    """The heuristic incumbent, repaired to obey the district rules, or None.
+
+    With rules on, the incumbent is checked; while it breaks them, the new
+    sites at fault close (a site closing can only grow its neighbours'
+    districts, so this repeats until the rules hold or no new site is left).
+    ``evaluate(mask)`` gives the repaired set's objective, or None when it is
+    no longer a solution of the model (then there is no incumbent; without
+    ``evaluate`` no repair is tried — LSCP needs every site it opened).
+    """
+    if incumbent is None or not rules_active(problem, check):
+        return incumbent
+    with clock.building():
+        mask = incumbent.mask.copy()
+        cols = classify(problem)
+        found = violations(problem, mask, check)
+        if not found:
+            return incumbent
+        if evaluate is None:
+            return None
+        while found:
+            fault = [v.site for v in found if cols.var[v.site] and mask[v.site]]
+            if not fault:
                 return None
-    return incumbent
+            mask[fault] = False
+            found = violations(problem, mask, check)
+        value = evaluate(mask)
+    if value is None:
+        return None
+    return Incumbent(mask, float(value), incumbent.method + " (repaired for the district rules)",
+                     incumbent.seconds)
 
 
 def _solve_built(built: Built, options: SolveOptions, clock: Clock,
