@@ -16,7 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from PIL import Image
-from test_maps import synthetic_hydrants
+from test_outputs_maps import synthetic_hydrants
 
 from coverage.assess import assess
 from coverage.layers import read_stations
