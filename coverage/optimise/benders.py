@@ -62,6 +62,7 @@ class BendersOutcome:
     cuts: int = 0
     fixed_closed: int = 0
     violations: list[Violation] = field(default_factory=list)
+    broken_mask: np.ndarray | None = None  # the last rule-breaking solution
     message: str = ""
 
 
@@ -340,7 +341,7 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
         add_cuts(viol, D)
         if found:
             rounds_with_rules += 1
-            out.violations = found
+            out.violations, out.broken_mask = found, mask
             if rounds_with_rules > max_cut_rounds:
                 out.status = "rules"
                 return out

@@ -162,14 +162,19 @@ def _benders(problem, p, rows, cols, options, clock, check, checking, max_cut_ro
         return PlacementResult(status="infeasible", message=f"{out.message}. {hint}",
                                details=details, **common)
     if out.mask is None:
-        if out.violations:
-            why = (f"district rules still broken after {out.milp_rounds} rounds; no "
-                   "rule-abiding solution was found")
-        else:
-            why = "no solution found within the time limit, and no heuristic solution either"
-        return PlacementResult(status="error", message=why + "; raise the time limit.",
-                               bound=out.bound, details=details,
-                               violations=tuple(out.violations), **common)
+        if out.violations and out.broken_mask is not None:
+            limit = "round limit" if out.status == "rules" else "time limit"
+            return placement(
+                problem, out.broken_mask, status="error", bound=out.bound, details=details,
+                violations=tuple(out.violations),
+                message=(f"district rules still broken after {out.milp_rounds} cut rounds "
+                         f"({limit}); no rule-abiding solution was found, and the sites "
+                         "returned violate them: "
+                         + "; ".join(v.message for v in out.violations)), **common)
+        return PlacementResult(
+            status="error", bound=out.bound, details=details, **common,
+            message=("no solution found within the time limit, and no heuristic solution "
+                     "either; raise the time limit."))
     fd, _ = nearest_open(problem.cost, out.mask)
     objective = float((problem.weights[reachable] * fd[reachable]).sum())
     details["solution_from"] = out.source
