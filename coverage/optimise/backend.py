@@ -38,8 +38,12 @@ class SolveOptions:
     solver : {"highs", "cbc"}
         HiGHS through highspy (default) or the CBC binary bundled with PuLP.
     time_limit : float, optional
-        Wall-clock seconds for the whole model (all rounds of a lazy-cut loop
-        and all bisection steps together). ``None`` = no limit.
+        Wall-clock seconds for the whole model call: presolve, the heuristic
+        incumbent, district-rule seed cuts (which stop at half the limit),
+        model building, and every solver run of the lazy-cut rounds,
+        bisection probes or Benders iterations. When it runs out the best
+        solution found so far is returned as ``feasible`` with the best bound;
+        never ``error`` when a solution exists. ``None`` = no limit.
     mip_gap : float
         Relative gap at which the solver may stop. The default 0 asks for a
         proof of optimality; a positive value may end with status ``feasible``.

@@ -41,7 +41,10 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
         Needs ``threshold``. Budget, type limits, forced sites and closing
         options apply.
     options : SolveOptions, optional
-        Solver, time limit, gap, threads.
+        Solver, time limit, gap, threads. The time limit covers presolve, the
+        heuristic, seed cuts and model building as well as every solver round
+        (see :class:`~coverage.optimise.SolveOptions`); a solution found before
+        it ran out is returned as ``feasible`` with the best bound.
     presolve : PresolveOptions, optional
         Which exact reductions to apply.
     check : callable, optional
