@@ -269,9 +269,10 @@ def pmedian_incumbent(problem: PlacementProblem, cols: Columns, p: int,
         loss = np.bincount(slot[s1[mine]], weights=ww[mine] * (d2[mine] - d1[mine]),
                            minlength=on.size)
         x = mine[er] & (ec < d2[er])
-        extra = np.zeros((on.size, C.shape[1]))
-        np.add.at(extra, (slot[s1[er[x]]], ek[x]),
-                  ww[er[x]] * (d2[er[x]] - np.maximum(ec[x], d1[er[x]])))
+        m = C.shape[1]
+        extra = np.bincount(slot[s1[er[x]]] * m + ek[x],
+                            weights=ww[er[x]] * (d2[er[x]] - np.maximum(ec[x], d1[er[x]])),
+                            minlength=on.size * m).reshape(on.size, m)
         profit = gain[None, :] - loss[:, None] + extra
         profit[:, ~cand] = -np.inf
         best = _best_swap(profit, on, chosen, lim, float((ww * d1).sum()))
