@@ -14,7 +14,7 @@ OUT    ?= out/yuzhong
 
 LATEST := .venv-latest
 
-.PHONY: demo test test-latest lock lint bench clean
+.PHONY: demo micro-demo test test-latest lock lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,20 @@ demo: $(STAMP)
 	eval $(BIN)/station-coverage assess $$SRC --out $(OUT)/assess && \
 	eval $(BIN)/station-coverage site $$SRC --model pcenter --new 2 --time-limit 300 --out $(OUT)/site
 	@echo "demo outputs: $(OUT)/assess and $(OUT)/site (open map.html and report.html)"
+
+MICRO := --walk-osm $(DATA)/osm/yuzhong_walk_osm_20260426.osm \
+	--boundary $(DATA)/osm/yuzhong_boundary_osm_relation4738525.geojson \
+	--buildings $(DATA)/osm/yuzhong_buildings_osm_20260426.osm \
+	--drive-osm $(DATA)/osm/yuzhong_drive_osm_20260424.osm \
+	--stations $(DATA)/stations/yuzhong_stations_baseline.geojson
+
+# Micro fire stations on the real Yuzhong walk network, proposed from scratch (no public positions):
+# the fewest community stations reaching every building in 1 + 3 min (LSCP), then the best 79
+# (the district's count of community micro stations, MCLP).
+micro-demo: $(STAMP)
+	$(BIN)/station-coverage micro $(MICRO) --propose --model lscp --out $(OUT)/micro-lscp
+	$(BIN)/station-coverage micro $(MICRO) --propose --model mclp --new 79 --out $(OUT)/micro-mclp79
+	@echo "micro outputs: $(OUT)/micro-lscp and $(OUT)/micro-mclp79 (open map.html and report.html)"
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -60,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/placement.py
+	$(BIN)/python benchmarks/micro.py
 
 clean:
 	rm -rf $(VENV) $(LATEST) out .pytest_cache .ruff_cache

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import split_graph_reference  # noqa: E402
 
-from coverage.demand import road_demand  # noqa: E402
+from coverage.assess.demand import road_demand  # noqa: E402
 from coverage.engine import (  # noqa: E402
     Snap,
     _split_csr,

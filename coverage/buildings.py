@@ -101,6 +101,7 @@ def buildings_demand(
     highrise_height_m: float = HIGHRISE_RESIDENTIAL_HEIGHT_M,
     default_levels: float | None = None,
     metric_crs: str | CRS | None = None,
+    footprints: bool = False,
 ) -> gpd.GeoDataFrame:
     """Demand points weighted by building floor area, from OSM buildings.
 
@@ -123,6 +124,8 @@ def buildings_demand(
         ``height``. Default: 1.
     metric_crs : str or pyproj.CRS, optional
         Projected CRS for footprint areas. Default: the local UTM zone.
+    footprints : bool
+        Return the footprint polygons instead of points (for façade distances).
 
     Returns
     -------
@@ -194,6 +197,6 @@ def buildings_demand(
             "weight": floor_area,
             "highrise": height > highrise_height_m,
         },
-        geometry=polygons.geometry.representative_point().to_numpy(),
+        geometry=(polygons.geometry if footprints else polygons.geometry.representative_point()).to_numpy(),
         crs="EPSG:4326",
     )

@@ -15,6 +15,8 @@ point at fraction ``f`` from ``u`` is ``f * travel_s(u→v)`` from ``u``.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -25,14 +27,27 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from shapely import STRtree
 
+from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
+
+#: Snap distance (m) above which a point is reported: a station or site this far from
+#: its access road is probably misplaced, and every time from it starts at the
+#: nearest road point instead (an engine does not cross a park or a river bank).
+SNAP_WARN_M = 100.0
+#: Snap distance (m) above which a point is refused: almost certainly wrong
+#: coordinates or CRS, and any coverage figure computed from it would be meaningless.
+SNAP_MAX_M = 500.0
 
 __all__ = [
     "RoadIndex",
     "Snap",
     "DueTimes",
+    "AccessArcs",
     "build_index",
     "snap_points",
+    "check_snap",
+    "SNAP_WARN_M",
+    "SNAP_MAX_M",
     "point_times",
     "travel_time_matrix",
     "due_times",
@@ -162,6 +177,50 @@ class DueTimes:
     second_idx: np.ndarray
 
 
+@dataclass(frozen=True)
+class AccessArcs:
+    """Targets off the road network, reached on foot from access points on it.
+
+    A target (a land cell, a building) is reached by driving to one of its access
+    points and walking the rest; its time is the minimum over its arcs of drive
+    time + ``foot_s``. The engine inserts the access points as nodes on their
+    segments and every target as a sink node fed by its arcs, so one cutoff
+    Dijkstra per source gives the minimum with no Python loop.
+
+    Attributes
+    ----------
+    points : Snap
+        Access points on road segments (K).
+    target : ndarray of int, shape (E,)
+        Target of each arc.
+    point : ndarray of int, shape (E,)
+        Access point of each arc (index into ``points``).
+    foot_s : ndarray of float, shape (E,)
+        On-foot seconds from the access point to the target.
+    n_targets : int
+        Number of targets; one with no arc is unreachable (``inf``).
+    """
+
+    points: Snap
+    target: np.ndarray
+    point: np.ndarray
+    foot_s: np.ndarray
+    n_targets: int
+
+    def __len__(self) -> int:
+        return self.n_targets
+
+    def take(self, idx: np.ndarray) -> AccessArcs:
+        """The arcs of the targets at positions ``idx``, renumbered 0..len(idx)-1."""
+        idx = np.asarray(idx, dtype=np.int64)
+        new = np.full(self.n_targets, -1, dtype=np.int64)
+        new[idx] = np.arange(len(idx))
+        keep = new[self.target] >= 0
+        used, point = np.unique(self.point[keep], return_inverse=True)
+        return AccessArcs(self.points.take(used), new[self.target[keep]], point,
+                          self.foot_s[keep], len(idx))
+
+
 def build_index(network: RoadNetwork | nx.MultiDiGraph) -> RoadIndex:
     """Turn a projected road graph into a :class:`RoadIndex` (done once per graph).
 
@@ -280,14 +339,88 @@ def snap_points(index: RoadIndex, xy: np.ndarray) -> Snap:
     return Snap(seg=seg, frac=frac, dist_m=np.asarray(dist, dtype=float), xy=on_road)
 
 
-def _split_csr(index: RoadIndex, points: list[Snap]) -> sp.csr_matrix:
+def check_snap(
+    index: RoadIndex,
+    snap: Snap,
+    labels: Sequence[str],
+    *,
+    what: str = "point",
+    source: str = "layer",
+    warn_m: float = SNAP_WARN_M,
+    max_m: float = SNAP_MAX_M,
+) -> None:
+    """Warn about points far from any road, and refuse points much farther.
+
+    Parameters
+    ----------
+    index : RoadIndex
+    snap : Snap
+        From :func:`snap_points`.
+    labels : sequence of str
+        How the user knows each point (id and name), in snap order.
+    what : str
+        The kind of point, for messages ("station", "candidate site").
+    source : str
+        File or layer name, for messages.
+    warn_m, max_m : float
+        Thresholds, m: warn above ``warn_m`` (default :data:`SNAP_WARN_M`), raise above
+        ``max_m`` (default :data:`SNAP_MAX_M`).
+
+    Raises
+    ------
+    InputError
+        Naming each point beyond ``max_m``, its distance and the fix.
+
+    Warns
+    -----
+    UserWarning
+        Naming each point beyond ``warn_m``, its distance and the road it was snapped to.
+    """
+    dist = np.asarray(snap.dist_m, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(dist) | (dist > max_m))
+    if bad.size:
+        listed = "; ".join(f"{what} {labels[i]} is {dist[i]:.0f} m away" for i in bad[:5])
+        raise InputError(
+            f"{bad.size} {what}(s) lie more than {max_m:.0f} m from any road of the network "
+            f"({listed}{' ...' if bad.size > 5 else ''}), so no travel time from them would mean "
+            "anything",
+            source=source,
+            row=labels[bad[0]],
+            fix="check the coordinates and their coordinate system (GCJ-02/BD-09 data needs "
+            "--coord-system gcj02/bd09), or move the point to the gate on its access road",
+        )
+    far = np.flatnonzero(dist > warn_m)
+    if far.size:
+        names = index.seg_name[snap.seg[far]]
+        listed = "; ".join(
+            f"{what} {labels[i]}: {dist[i]:.0f} m, snapped to {_road_label(n)}"
+            for i, n in zip(far[:5], names[:5], strict=True)
+        )
+        warnings.warn(
+            f"{source}: {far.size} {what}(s) more than {warn_m:.0f} m from the nearest road; "
+            f"times are measured from that road point ({listed}{' ...' if far.size > 5 else ''}). "
+            "Check the position if the coverage looks too low",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _road_label(name: object) -> str:
+    text = "" if name is None else str(name)
+    return f"'{text}'" if text and text != "nan" else "an unnamed road"
+
+
+def _split_csr(
+    index: RoadIndex, points: list[Snap], extra: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = None
+) -> sp.csr_matrix:
     """The road graph with every point inserted as a node where it lies on its segment.
 
     Node ``index.n_nodes + k`` is the ``k``-th point of ``points`` concatenated.
     Each segment becomes a chain ``u → p1 → p2 → … → v`` (and back, where the
     segment is two-way) with travel time split in proportion to the fractions,
     so one Dijkstra from a source point gives exact times to every target point,
-    including runs along a shared segment.
+    including runs along a shared segment. ``extra`` = ``(rows, cols, seconds, n_more)``
+    adds arcs between those nodes and ``n_more`` further nodes numbered after them.
     """
     n, m = index.n_nodes, index.n_segments
     seg = np.concatenate([np.arange(m)] + [p.seg for p in points] + [np.arange(m)])
@@ -303,18 +436,30 @@ def _split_csr(index: RoadIndex, points: list[Snap]) -> sp.csr_matrix:
     share = (frac[1:] - frac[:-1])[link]
     fwd, bwd = index.seg_fwd_s[s], index.seg_bwd_s[s]
     ok_f, ok_b = np.isfinite(fwd), np.isfinite(bwd)
-    return _min_csr(
-        np.concatenate([a[ok_f], b[ok_b]]),
-        np.concatenate([b[ok_f], a[ok_b]]),
-        np.concatenate([share[ok_f] * fwd[ok_f], share[ok_b] * bwd[ok_b]]),
-        n + n_pts,
-    )
+    rows, cols = [a[ok_f], b[ok_b]], [b[ok_f], a[ok_b]]
+    w = [share[ok_f] * fwd[ok_f], share[ok_b] * bwd[ok_b]]
+    n_more = 0
+    if extra is not None:
+        rows.append(extra[0])
+        cols.append(extra[1])
+        w.append(extra[2])
+        n_more = extra[3]
+    return _min_csr(np.concatenate(rows), np.concatenate(cols), np.concatenate(w), n + n_pts + n_more)
 
 
-def _blocks(index: RoadIndex, src: Snap, dst: Snap, cutoff_s: float | None, chunk: int):
+def _target_graph(index: RoadIndex, src: Snap, dst: Snap | AccessArcs) -> tuple[sp.csr_matrix, int]:
+    """The split graph for ``src`` → ``dst`` and the node number of the first target."""
+    if isinstance(dst, Snap):
+        return _split_csr(index, [src, dst]), index.n_nodes + len(src)
+    first_point = index.n_nodes + len(src)
+    first_target = first_point + len(dst.points)
+    extra = (first_point + dst.point, first_target + dst.target, dst.foot_s, dst.n_targets)
+    return _split_csr(index, [src, dst.points], extra), first_target
+
+
+def _blocks(index: RoadIndex, src: Snap, dst: Snap | AccessArcs, cutoff_s: float | None, chunk: int):
     """Yield ``(first_source, times)`` with ``times`` of shape (chunk, T), ``inf`` beyond the cutoff."""
-    graph = _split_csr(index, [src, dst])
-    first_dst = index.n_nodes + len(src)
+    graph, first_dst = _target_graph(index, src, dst)
     limit = np.inf if cutoff_s is None else float(cutoff_s)
     for start in range(0, len(src), chunk):
         stop = min(start + chunk, len(src))
@@ -325,7 +470,7 @@ def _blocks(index: RoadIndex, src: Snap, dst: Snap, cutoff_s: float | None, chun
 def point_times(
     index: RoadIndex,
     src: Snap,
-    dst: Snap,
+    dst: Snap | AccessArcs,
     *,
     cutoff_s: float | None = None,
     chunk: int = 256,
@@ -335,8 +480,10 @@ def point_times(
     Parameters
     ----------
     index : RoadIndex
-    src, dst : Snap
-        Sources (stations, candidate sites) and targets (demand points).
+    src : Snap
+        Sources (stations, candidate sites).
+    dst : Snap or AccessArcs
+        Targets: points on the roads, or targets reached on foot from access points.
     cutoff_s : float, optional
         Times above this are returned as ``inf``; also bounds the Dijkstra search.
     chunk : int
@@ -354,7 +501,7 @@ def point_times(
 
 
 def travel_time_matrix(
-    index: RoadIndex, src: Snap, dst: Snap, *, cutoff_s: float, chunk: int = 256
+    index: RoadIndex, src: Snap, dst: Snap | AccessArcs, *, cutoff_s: float, chunk: int = 256
 ) -> sp.csr_matrix:
     """Sparse source × target travel seconds within a cutoff, ready for the MILP.
 

@@ -40,6 +40,7 @@ __all__ = [
     "ACCEPTED_FORMATS",
     "STATION_STATUS_ALIASES",
     "read_boundary",
+    "read_layer",
     "read_points",
     "read_stations",
     "read_weighted_points",
@@ -139,6 +140,15 @@ def _load(source: PathOrFrame, layer: str | None, name: str, id_col: str | None 
                 fix="pass the layer name (layer=... / --layer)",
             )
         frame = gpd.read_file(path, layer=layer)
+    except shapely.errors.GEOSException as err:
+        # e.g. a GeoJSON polygon ring whose last point is not its first
+        reason = str(err).split(": ", 1)[-1]
+        raise InputError(
+            f"the {name} file holds a geometry GEOS cannot build ({reason})",
+            source=path,
+            fix="repair the geometry in your GIS (QGIS 'Fix geometries'); a polygon ring must end "
+            "on its first point",
+        ) from None
     except (
         pyogrio.errors.DataSourceError,
         pyogrio.errors.DataLayerError,
@@ -162,6 +172,33 @@ def _load(source: PathOrFrame, layer: str | None, name: str, id_col: str | None 
     # as a plain DataFrame; its coordinates, if any, are in columns.
     is_table = not isinstance(frame, gpd.GeoDataFrame)
     return _Table(frame.reset_index(drop=True), str(path), 1, is_table)
+
+
+def read_layer(path: PathOrFrame, *, name: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a GIS layer with geometry as is (no reprojection, no checks of its columns).
+
+    Parameters
+    ----------
+    path : str, PathLike or GeoDataFrame
+        GeoJSON, GeoPackage, Shapefile, ...
+    name : str
+        What the layer is, for messages ("exclusions").
+    layer : str, optional
+        Layer name, required when the file holds more than one.
+
+    Raises
+    ------
+    InputError
+        Missing, unreadable or empty file, or a table without geometry.
+    """
+    table = _load(path, layer, name)
+    if table.is_table or not isinstance(table.frame, gpd.GeoDataFrame):
+        raise InputError(
+            f"the {name} file must be a layer with geometry, not a table",
+            source=table.source,
+            fix="provide a GeoJSON, GeoPackage or Shapefile layer",
+        )
+    return table.frame
 
 
 def _read_csv(path: Path, name: str, id_col: str | None) -> pd.DataFrame:
@@ -816,6 +853,12 @@ def read_weighted_points(
                 row=_where(table, bad, ids),
                 fix="give every point a finite weight >= 0, or delete it",
             )
+    if len(weight) and not (weight > 0).any():
+        raise InputError(
+            f"every point of the {name} layer has weight 0 in {col!r}: there is no demand to cover",
+            source=table.source,
+            fix="give the points their real weights (population, floor area, incidents)",
+        )
     points = points.drop(columns=col)
     points.insert(1, "weight", weight)
     return points

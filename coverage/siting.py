@@ -29,10 +29,10 @@ import shapely
 from scipy import sparse
 
 from coverage.assess import Assessment, DemandSet, assess
+from coverage.assess.demand import snap_layer
+from coverage.assess.districts import dissolve_cells
 from coverage.candidates import network_candidates
-from coverage.demand import snap_layer
-from coverage.districts import dissolve_cells
-from coverage.engine import RoadIndex, Snap, build_index, snap_points, travel_time_matrix
+from coverage.engine import RoadIndex, Snap, build_index, snap_points
 from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
 from coverage.optimise import (
@@ -47,7 +47,10 @@ from coverage.optimise.matrix import nearest_open
 from coverage.optimise.sites import classify
 from coverage.presets import STATION_TYPES, response_standard
 
-__all__ = ["SitingInstance", "SitingRun", "siting_instance", "site_stations", "rule_violations"]
+__all__ = [
+    "SitingInstance", "SitingRun", "new_site_names", "rule_violations", "site_effects",
+    "site_stations", "siting_instance",
+]
 
 #: Models that take a count of new sites.
 COUNT_MODELS = ("mclp", "pcenter", "pmedian", "backup")
@@ -72,6 +75,9 @@ class SitingRun:
         ``road_class``, ``road_name``.
     violations : list of dict
         Small-station rule violations measured on ``after``'s districts.
+    problem : PlacementProblem or None
+        The demand × column travel-time matrix the model was solved on
+        (existing stations first, then candidates).
     """
 
     result: PlacementResult
@@ -80,6 +86,7 @@ class SitingRun:
     candidates: gpd.GeoDataFrame
     new_sites: gpd.GeoDataFrame
     violations: list
+    problem: PlacementProblem | None = None
 
     def summary(self) -> dict:
         """The ``summary.json`` content of a ``site`` run."""
@@ -97,7 +104,7 @@ class SitingRun:
             "solve_s": res.solve_s,
             "build_s": res.build_s,
             "new_sites": [
-                {"id": r.id, "lon": r.geometry.x, "lat": r.geometry.y, "type": r.type,
+                {"id": r.id, "name": r.name, "lon": r.geometry.x, "lat": r.geometry.y, "type": r.type,
                  "road_name": r.road_name, "road_class": r.road_class}
                 for r in sites.itertuples()
             ],
@@ -108,6 +115,13 @@ class SitingRun:
             "standard": self.before.standard.name,
             "before": _block(self.before),
             "after": _block(self.after),
+            "site_effects": site_effects(self.before, self.after),
+            "objective_set_by": {
+                "note": "the demand point with the worst first-due time, before and after; "
+                "p-center minimises exactly this time",
+                "before": self.before.metrics.get("worst_first_due"),
+                "after": self.after.metrics.get("worst_first_due"),
+            },
         }
 
 
@@ -117,19 +131,64 @@ def _block(a: Assessment) -> dict:
         "coverage_share", "second_due_coverage_share", "first_due_p50_s", "first_due_p90_s",
         "first_due_max_s", "response_p90_s", "compliant",
     )
+    extra = ("roads", "land", "districts", "worst_first_due")
     return {
         **{k: m[k] for k in keys},
+        **{k: m[k] for k in extra if k in m},
         "stations": [
             {
                 "id": r.id, "name": r.name, "type": r.type, "status": r.status,
                 "district_km2": float(r.district_km2), "area_cap_km2": _finite(r.area_cap_km2),
                 "over_cap": bool(r.over_cap),
+                "pieces": int(r.pieces), "main_piece_share": _finite(r.main_piece_share),
                 "protection_radius_m": _finite(r.protection_radius_m),
+                "detached_farthest_m": _finite(r.detached_farthest_m),
                 "farthest_travel_s": _finite(r.farthest_travel_s),
+                "max_first_due_s": _finite(r.max_first_due_s),
             }
             for r in a.stations.itertuples()
         ],
     }
+
+
+def site_effects(before: Assessment, after: Assessment) -> list[dict]:
+    """What each proposed site changes, in a planner's terms.
+
+    Returns
+    -------
+    list of dict
+        Per proposed station: ``id``, ``road_name``, ``road_class`` (of the road it stands
+        on), ``nearest_station_id`` and ``nearest_station_m`` (straight line to the nearest
+        existing station), ``district_km2`` (land it takes), ``newly_covered_weight`` and
+        ``newly_covered_share`` (demand reached within the standard after, not before).
+    """
+    st = after.stations
+    new = st[st["status"].astype(str) == "proposed"]
+    existing = before.stations
+    ex_xy = shapely.get_coordinates(existing.geometry.values)
+    w = after.demand["weight"].to_numpy(float)
+    gained = after.demand["covered"].to_numpy(bool) & ~before.demand["covered"].to_numpy(bool)
+    by = after.demand["first_due_station"].astype(object).to_numpy()
+    index = after.index
+    out = []
+    for r in new.itertuples():
+        xy = shapely.get_coordinates(r.geometry)[0]
+        d = np.hypot(ex_xy[:, 0] - xy[0], ex_xy[:, 1] - xy[1])
+        k = int(np.argmin(d)) if len(d) else -1
+        seg = int(snap_points(index, xy[None, :]).seg[0])
+        name = str(index.seg_name[seg] or "")
+        mine = gained & (by == r.id)
+        out.append({
+            "id": r.id,
+            "road_name": name or f"unnamed {index.seg_highway[seg]} road",
+            "road_class": str(index.seg_highway[seg]),
+            "nearest_station_id": str(existing["id"].iloc[k]) if k >= 0 else None,
+            "nearest_station_m": float(d[k]) if k >= 0 else None,
+            "district_km2": float(r.district_km2),
+            "newly_covered_weight": float(w[mine].sum()),
+            "newly_covered_share": float(w[mine].sum() / w.sum()) if w.sum() > 0 else None,
+        })
+    return out
 
 
 def _finite(x) -> float | None:
@@ -188,12 +247,18 @@ def siting_instance(
         raise InputError(f"candidate id {clash[0]!r} is also a station id", row=clash[0],
                          fix="give candidates ids of their own")
 
-    cand_snap = snap_layer(index, cands, source="candidates")
+    cand_snap = snap_layer(index, cands, source="candidates", what="candidate site")
+    # Every candidate is named after the road it stands on (user layers may not say).
+    snapped_names = pd.Series(index.seg_name[cand_snap.seg], index=cands.index, dtype=object)
+    given = cands["road_name"] if "road_name" in cands else pd.Series("", index=cands.index, dtype=object)
+    cands = cands.assign(road_name=given.where(given.fillna("").astype(str).str.strip() != "", snapped_names))
+    cands["near_road"] = _nearest_named_road(index, cands)
     st_snap = snap_points(index, shapely.get_coordinates(existing.geometry.values))
     columns = Snap.concat([st_snap, cand_snap])
     worst = before.metrics["first_due_max_s"] or std.travel_threshold_s
     cutoff = cutoff_s or max(std.travel_threshold_s, worst) + 1.0
-    cost = travel_time_matrix(index, columns, demand.snap, cutoff_s=cutoff).T.tocsr()
+    # Drive + on foot through the demand's access points (the same rule as the assessment).
+    cost = demand.time_matrix(index, columns, cutoff_s=cutoff).T.tocsr()
 
     n_fixed = len(existing)
     types = list(existing["type"].astype(str)) + [new_type] * len(cands)
@@ -291,7 +356,11 @@ def site_stations(
     new_sites = cands.iloc[chosen].copy()
     new_sites["type"] = new_type
     new_sites["status"] = "proposed"
-    new_sites["name"] = [f"New {STATION_TYPES[new_type].name_zh} {i}" for i in new_sites["id"]]
+    new_sites["name"] = new_site_names(
+        [r if _text(r) else (f"near {n}" if _text(n) else "") for r, n in
+         zip(new_sites["road_name"], new_sites["near_road"], strict=True)],
+        new_type,
+    )
     for col in ("road_class", "road_name"):
         if col not in new_sites:
             new_sites[col] = ""
@@ -305,7 +374,10 @@ def site_stations(
         ignore_index=True,
     )
     after_stations = gpd.GeoDataFrame(after_stations, geometry="geometry", crs=network.crs)
-    after = assess(network, after_stations, standard=before.standard, demand=before.demand_set, index=index)
+    # The after-state assessed from scratch on the same demand and land: districts, pieces,
+    # radii, farthest points and caps all come from the new set of stations.
+    after = assess(network, after_stations, standard=before.standard, demand=before.demand_set,
+                   land=before.land_set, index=index)
     return SitingRun(
         result=result,
         before=before,
@@ -313,7 +385,46 @@ def site_stations(
         candidates=cands,
         new_sites=gpd.GeoDataFrame(new_sites, geometry="geometry", crs=network.crs),
         violations=rule_violations(after) if small_station_rules else [],
+        problem=inst.problem,
     )
+
+
+def _text(value) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _nearest_named_road(index: RoadIndex, points: gpd.GeoDataFrame, max_m: float = 300.0) -> list:
+    """For points on an unnamed road: the nearest named road within ``max_m`` (else None)."""
+    out = [None] * len(points)
+    road = points["road_name"].to_numpy(object)
+    missing = [i for i in range(len(points)) if not _text(road[i])]
+    named = np.flatnonzero([_text(n) for n in index.seg_name])
+    if not missing or not len(named):
+        return out
+    tree = shapely.STRtree(index.seg_geometry[named])
+    hits = tree.query_nearest(points.geometry.values[missing], max_distance=max_m, all_matches=False)
+    for k, j in zip(*hits, strict=True):
+        out[missing[k]] = str(index.seg_name[named[j]])
+    return out
+
+
+#: How a planner calls a new station of each type.
+_NEW_TYPE_WORDS = {"small": "small station", "level1": "一级 station", "level2": "二级 station",
+                   "special": "特勤 station"}
+
+
+def new_site_names(road_names, new_type: str) -> list[str]:
+    """Planner names of new sites, from their road: ``"嘉滨路 (new small station 1)"``.
+
+    ``road_names`` may say ``"near 中华路"`` for a site on an unnamed road beside a
+    named one; sites with no road name at all are ``"unnamed road (new small station 2)"``.
+    """
+    words = _NEW_TYPE_WORDS.get(new_type, f"{new_type} station")
+    out = []
+    for k, road in enumerate(road_names, start=1):
+        road = "" if road is None or (isinstance(road, float) and np.isnan(road)) else str(road).strip()
+        out.append(f"{road or 'unnamed road'} (new {words} {k})")
+    return out
 
 
 def _adjacency_check(problem: PlacementProblem, demand: DemandSet):

@@ -22,7 +22,13 @@ import pandas as pd
 from coverage.errors import InputError
 from coverage.outputs.files import atomic_write
 from coverage.outputs.layers import metrics_table, write_csv
-from coverage.outputs.report import comparison_runs, read_summary, report_html
+from coverage.outputs.report import (
+    comparison_placements,
+    comparison_runs,
+    read_summary,
+    report_html,
+)
+from coverage.outputs.write import check_report_target
 
 
 def run_folder(folder: Path) -> Path:
@@ -45,12 +51,15 @@ def main(argv: list[str] | None = None) -> int:
         labels = args.labels or [f.resolve().name for f in args.folders]
         if len(labels) != len(args.folders) or len(set(labels)) != len(labels):
             raise InputError("labels must be unique, one per folder", fix="pass --labels A B ...")
-        summaries = {label: read_summary(run_folder(f)) for label, f in zip(labels, args.folders, strict=True)}
+        folders = [run_folder(f) for f in args.folders]
+        summaries = {label: read_summary(f) for label, f in zip(labels, folders, strict=True)}
+        check_report_target(args.out, [f / "summary.json" for f in folders])
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     runs = comparison_runs(summaries)
-    atomic_write(args.out, report_html(runs, title="Scenario comparison"))
+    atomic_write(args.out, report_html(runs, placements=comparison_placements(summaries),
+                                       title="Scenario comparison"))
     table = metrics_table(runs)
     csv = write_csv(table, args.out.with_suffix(".csv"))
     with pd.option_context("display.width", 160, "display.max_columns", None):

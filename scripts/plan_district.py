@@ -18,25 +18,34 @@ from pathlib import Path
 
 from coverage.cli.plan import load_scenario, run_plan
 from coverage.errors import InputError
+from coverage.outputs import words
 from coverage.outputs.report import read_summary, split_summary
+
+_WHAT = {"land": "land with vehicle access", "roads": "road length", "buildings": "floor area",
+         "points": "demand weight"}
 
 
 def _describe(folder: Path) -> list[str]:
     runs, placement = split_summary(read_summary(folder))
     lines = []
     for label, run in runs.items():
-        over = [f"{s['id']} {s.get('name', '')} ({s['district_km2']:.1f} km² > {s['area_cap_km2']:g})"
+        over = [f"{s.get('name') or s['id']} ({words.area(s['district_km2'])} > "
+                f"{words.area(s['area_cap_km2'])})"
                 for s in run.get("stations", []) if s.get("over_cap")]
         lines.append(
-            f"  {label}: {run['coverage_share']:.1%} of road length reached within "
-            f"{run.get('travel_threshold_s', 240) / 60:g} min; slowest first-due {run['first_due_max_s']:.0f} s"
+            f"  {label}: {words.share(run['coverage_share'])} of "
+            f"{_WHAT.get((run.get('demand') or {}).get('kind'), 'road length')} reached within "
+            f"{words.duration(run.get('travel_threshold_s', 240))}; slowest first-due "
+            f"{words.duration(run['first_due_max_s'])}"
             + (f"; over the area cap: {', '.join(over)}" if over else "; every district within its cap")
         )
     if placement:
         gap = placement.get("gap")
-        lines.append(f"  solver: {placement.get('model')} {placement.get('status')}, gap "
-                     f"{'n/a' if gap is None else f'{gap:.2%}'}; new sites: "
-                     f"{', '.join(map(str, placement.get('chosen_ids') or [])) or 'none'}")
+        names = [s.get("name") or s.get("id") for s in placement.get("new_sites") or []]
+        lines.append(f"  solver: {placement.get('model')} {placement.get('status')}, "
+                     f"{placement.get('objective_text') or ''}, gap "
+                     f"{'n/a' if gap is None else f'{100 * gap:.2f} %'}; new sites: "
+                     f"{'; '.join(names) or 'none'}")
     lines.append(f"  map: {folder / 'map.html'}   report: {folder / 'report.html'}")
     return lines
 

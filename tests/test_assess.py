@@ -1,4 +1,5 @@
-"""Assessment figures on real Yuzhong data against networkx and shapely."""
+"""Legacy assessment (``access="snap"``: road samples, Voronoi districts) on real Yuzhong data
+against networkx and shapely. The access/land model is tested in test_assess_access.py."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ def stations(yuzhong_stations):
 
 
 @pytest.fixture(scope="module")
-def result(yuzhong_assessment):
-    return yuzhong_assessment
+def result(yuzhong_network, yuzhong_index, stations):
+    return assess(yuzhong_network, stations, index=yuzhong_index, access="snap")
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +70,12 @@ def test_districts_partition_the_boundary(result, yuzhong_network):
     assert union.symmetric_difference(yuzhong_network.boundary).area < 1.0  # m²
 
 
-def test_protection_radius_is_the_hausdorff_distance(result):
+def test_protection_radius_is_the_hausdorff_distance_of_the_main_piece(result):
     for row, district in zip(
         result.stations.itertuples(), result.districts.geometry, strict=True
     ):
-        expected = shapely.hausdorff_distance(row.geometry, district)
+        main = max(shapely.get_parts(district), key=shapely.area)
+        expected = shapely.hausdorff_distance(row.geometry, main)
         assert row.protection_radius_m == pytest.approx(expected, rel=1e-9)
 
 
@@ -82,7 +84,7 @@ def test_farthest_travel_time_matches_networkx(result, yuzhong_index, reference_
     for i, (row, district) in enumerate(
         zip(result.stations.itertuples(), result.districts.geometry, strict=True)
     ):
-        coords = shapely.get_coordinates(district)
+        coords = shapely.get_coordinates(max(shapely.get_parts(district), key=shapely.area))
         far = coords[np.argmax(np.hypot(*(coords - shapely.get_coordinates(row.geometry)).T))]
         far_snap = snap_points(yuzhong_index, far)
         graph = split_graph_reference(yuzhong_index, st_snap.take(np.array([i])), far_snap)
@@ -102,7 +104,7 @@ def test_summary_has_the_documented_keys(result):
 
 
 def test_nfpa_standard_changes_turnout_and_judging(yuzhong_network, yuzhong_index, stations, result):
-    nfpa = assess(yuzhong_network, stations, standard="nfpa1710", index=yuzhong_index)
+    nfpa = assess(yuzhong_network, stations, standard="nfpa1710", index=yuzhong_index, access="snap")
     assert nfpa.metrics["response_p90_s"] == pytest.approx(nfpa.metrics["first_due_p90_s"] + 80)
     assert nfpa.metrics["first_due_judged_s"] == nfpa.metrics["first_due_p90_s"]
     assert nfpa.metrics["coverage_share"] == pytest.approx(result.metrics["coverage_share"])
@@ -120,7 +122,7 @@ def test_station_two_km_from_any_road_is_a_clear_error(yuzhong_network, yuzhong_
     far = gpd.GeoSeries([Point(maxx + 2000, maxy + 2000)], crs=yuzhong_network.crs).to_crs(4326)
     bad = stations.copy()
     bad.loc[0, "geometry"] = far.iloc[0]
-    with pytest.raises(InputError, match=r"S1.*from any drivable road"):
+    with pytest.raises(InputError, match=r"S1.*from any road"):
         assess(yuzhong_network, bad, index=yuzhong_index, stations_source="stations.geojson")
 
 
@@ -132,3 +134,22 @@ def test_only_surface_roads_claim_land(result, yuzhong_index):
     # Yet every sample is demand: bridges and tunnels still need reaching.
     assert result.demand["weight"][passing].sum() > 0
     assert demand.cell_km2.sum() == pytest.approx(result.districts["district_km2"].sum(), rel=1e-9)
+
+
+def test_demand_points_outside_the_district_are_reported_not_dropped_silently(yuzhong_index):
+    """Issue 9: a demand point in another city was dropped without a word."""
+    import geopandas as gpd
+    from coverage.demand import point_demand
+    from shapely.geometry import Point, box
+
+    area = box(*yuzhong_index.tree.geometries[0].buffer(2000).bounds)
+    centre = area.centroid
+    layer = gpd.GeoDataFrame(
+        {"id": ["home", "beijing"], "weight": [1.0, 5.0]},
+        geometry=[Point(centre.x, centre.y), Point(116.40, 39.90)], crs=yuzhong_index.crs,
+    )
+    layer.loc[1, "geometry"] = gpd.GeoSeries([Point(116.40, 39.90)], crs=4326).to_crs(
+        yuzhong_index.crs).iloc[0]
+    with pytest.warns(UserWarning, match=r"1 of 2 demand point\(s\) lie outside .* beijing \(1,"):
+        demand, _ = point_demand(yuzhong_index, layer, area=area, source="generated_demand.csv")
+    assert list(demand["id"]) == ["home"]

@@ -151,7 +151,8 @@ def test_map_html_works_offline_with_every_layer(browser, result, tmp_path):
     assert page.page.locator(".leaflet-control-layers-base label").all_inner_texts()[0].strip() == "OpenStreetMap"
     for selector in (".leaflet-control-scale", ".leaflet-control-zoom-fullscreen", ".sc-legend"):
         assert page.page.locator(selector).count() == 1, selector
-    assert "First-due travel time" in page.page.locator(".sc-legend").inner_text()
+    legend = page.page.locator(".sc-legend").inner_text()
+    assert "Roads: first-due travel time" in legend and "Service-area rings" in legend
 
     # Drawn features: every road piece is a polyline; uncovered points appear when switched on.
     from coverage.outputs.layers import assessment_layers
@@ -170,7 +171,11 @@ def test_map_html_works_offline_with_every_layer(browser, result, tmp_path):
     page.page.mouse.move(*xy)
     tooltip = page.page.locator(".leaflet-tooltip").first
     tooltip.wait_for(timeout=3000)
-    assert station["id"] in tooltip.inner_text() and "District km²" in tooltip.inner_text()
+    text = tooltip.inner_text()
+    assert station["name"] in text and station["id"] in text
+    # Planner units, not raw floats: "District 1.85 km²", "Slowest first-due 2:57 min".
+    assert re.search(r"District\s+\d+\.\d\d km²", text), text
+    assert re.search(r"Slowest first-due\s+\d+:\d\d min", text), text
     markers_before = page.count("L.CircleMarker")
     page.page.get_by_label(LAYER_NAMES["uncovered"]).check()
     assert page.count("L.CircleMarker") - markers_before == len(layers["uncovered"])
@@ -206,3 +211,35 @@ def test_cdn_page_works_when_its_links_are_served(browser, result, tmp_path):
     page.check_clean()
     assert page.tiles > 0
     assert page.page.locator(".leaflet-control-layers-base label").all_inner_texts()[0].strip() == "高德地图 Amap"
+
+
+def test_hydrant_map_works_offline(browser, helsinki_hydrants, tmp_path):
+    """Regression: the hydrants map.html loaded Leaflet from a CDN and was blank offline."""
+    from coverage.hydrants.maps import hydrant_map
+
+    report, proposal, _ = helsinki_hydrants
+    path = save_map(hydrant_map(report, proposal), tmp_path / "hydrants_map.html")
+    page = Page(browser)
+    page.open(path)
+    page.check_clean()
+    assert page.tiles > 0
+    labels = " ".join(page.overlay_labels())
+    assert "Hydrants by status" in labels and "Proposed hydrants" in labels
+    assert page.count("L.CircleMarker") >= len(report.hydrants) // 2
+
+
+def test_notebook_display_works_offline(browser, result, tmp_path):
+    """Regression: folium's notebook display links Leaflet from CDNs, so notebook maps were blank offline.
+
+    The HTML Jupyter would show (an iframe with the page in ``srcdoc``) is opened as
+    a page of its own, with every non-tile request refused.
+    """
+    path = tmp_path / "notebook_cell.html"
+    path.write_text("<!DOCTYPE html><html><body>" + coverage_map(result)._repr_html_() + "</body></html>",
+                    encoding="utf-8")
+    page = Page(browser)
+    page.page.goto(path.as_uri(), wait_until="load", timeout=60_000)
+    frame = page.page.frame_locator("iframe")
+    frame.locator(".leaflet-control-layers").wait_for(timeout=60_000)
+    assert frame.locator(".sc-legend").count() == 1
+    page.check_clean()

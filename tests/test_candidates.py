@@ -13,6 +13,7 @@ from coverage.candidates import (
     CandidateRules,
     apply_exclusions,
     combine,
+    exclusion_features,
     network_candidates,
     thin,
 )
@@ -73,3 +74,54 @@ def test_user_layer_replaces_or_adds(candidates):
     assert len(combine(candidates, user, mode="add")) == len(candidates) + 1
     with pytest.raises(InputError, match="twice"):
         combine(candidates, candidates.iloc[:1], mode="add")
+
+
+GENERATED_EXCLUSIONS_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="generated test fixture">
+  <node id="1" lat="29.5600" lon="106.5700"><tag k="amenity" v="hospital"/></node>
+  <node id="2" lat="29.5610" lon="106.5710"><tag k="amenity" v="school"/></node>
+  <node id="3" lat="29.5620" lon="106.5720"><tag k="amenity" v="fuel"/></node>
+  <node id="4" lat="29.5630" lon="106.5730"><tag k="shop" v="bakery"/></node>
+</osm>
+"""
+
+
+def test_exclusions_from_an_osm_file_do_not_crash(tmp_path):
+    """Issue 9: an .osm exclusion file raised "If using all scalar values, you must pass an index"."""
+    path = tmp_path / "generated_exclusions.osm"
+    path.write_text(GENERATED_EXCLUSIONS_OSM, encoding="utf-8")
+    places = exclusion_features(path)
+    assert sorted(places["kind"]) == ["hazardous", "sensitive", "sensitive"]
+    assert places.crs.to_epsg() == 4326 and places.geometry.geom_type.eq("Point").all()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("generated_garbage.osm", "this is not xml <<<", "cannot read the exclusions"),
+        ("generated_empty.osm", "", "empty"),
+        ("generated_garbage.geojson", "{not json", "cannot read"),
+    ],
+)
+def test_bad_exclusion_files_are_clear_errors(tmp_path, name, content, words):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=words) as err:
+        exclusion_features(path)
+    assert name in str(err.value) and "Fix:" in str(err.value)
+    with pytest.raises(InputError, match="does not exist"):
+        exclusion_features(tmp_path / "missing.osm")
+
+
+def test_online_exclusions_build_one_kind_per_feature(monkeypatch):
+    """Issue 9: the online --exclusions osm path had the same scalar-frame crash as the file path."""
+    import osmnx as ox
+
+    def fake_features(polygon, tags):
+        n = 2 if "hospital" in str(tags) else 1
+        return gpd.GeoDataFrame({"amenity": ["x"] * n},
+                                geometry=[Point(106.57 + i / 1000, 29.56) for i in range(n)], crs=4326)
+
+    monkeypatch.setattr(ox, "features_from_polygon", fake_features)
+    places = exclusion_features("osm", area_wgs84=Point(106.57, 29.56).buffer(0.01))
+    assert sorted(places["kind"]) == ["hazardous", "sensitive", "sensitive"]

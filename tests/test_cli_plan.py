@@ -6,6 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import geopandas as gpd
+import pyogrio
 import pytest
 from conftest import SHARED_DATA, shared
 
@@ -13,6 +15,7 @@ from coverage.cli import main
 from coverage.cli.plan import load_scenario
 from coverage.errors import InputError
 from coverage.layers import read_stations
+from coverage.outputs.summary import PLACEMENT_KEYS, check_placement_summary
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,10 +78,9 @@ def _script(name: str):
     return module
 
 
-def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_boundary, yuzhong_stations, capsys):
+def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_boundary, yuzhong_stations, capsys,
+                                    monkeypatch):
     """MCLP with one new site among three candidates (the plan's own sites), then the report command."""
-    import geopandas as gpd
-
     plan2025 = read_stations(SHARED_DATA / "stations/yuzhong_stations_plan2025.geojson")
     cands = plan2025[plan2025["id"].str.startswith("P")][["id", "geometry"]].assign(id=lambda d: "C" + d["id"])
     gpd.GeoDataFrame(cands, crs=plan2025.crs).to_file(tmp_path / "candidates.geojson")
@@ -100,14 +102,25 @@ def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_bound
     assert plan["steps"] == ["road network", "stations", "assess", "site"]
     site = out / "site"
     result = json.loads((site / "summary.json").read_text(encoding="utf-8"))
-    assert result["placement"]["status"] == "optimal" and len(result["placement"]["chosen_ids"]) == 1
+    # Regression: plan nested the placement under "placement"; now the same schema as site's.
+    check_placement_summary(result)
+    assert tuple(result) == PLACEMENT_KEYS
+    chosen = [s["id"] for s in result["new_sites"]]
+    assert result["status"] == "optimal" and len(chosen) == 1
     assert result["after"]["coverage_share"] >= result["before"]["coverage_share"]
     assert result["parameters"]["site.model"] == "mclp"
-    for name in ("before_after.html", "map.html", "report.html", "metrics.csv"):
+    for name in ("before_after.html", "map.html", "report.html", "metrics.csv", "travel_matrix.csv"):
         assert (site / name).is_file(), name
     new = [s for s in json.loads((site / "stations.geojson").read_text(encoding="utf-8"))["features"]
            if s["properties"]["status"] == "proposed"]
-    assert [s["properties"]["id"] for s in new] == result["placement"]["chosen_ids"]
+    assert [s["properties"]["id"] for s in new] == chosen
+    # Regression: plan wrote no sites.geojson or candidates.geojson, and no such GeoPackage layers.
+    sites = gpd.read_file(site / "sites.geojson")
+    assert list(sites["id"]) == chosen and list(sites["name"]) == [s["name"] for s in result["new_sites"]]
+    assert set(gpd.read_file(site / "candidates.geojson")["id"]) == set(cands["id"])
+    layers = {row[0] for row in pyogrio.list_layers(site / "layers.gpkg")}
+    assert {"sites", "candidates", "facilities", "allocation_lines", "unreachable_demand"} <= layers
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
     (out / "assess" / "report.html").unlink()
     assert main(["report", str(out / "assess")]) == 0
@@ -122,20 +135,54 @@ def test_plan_end_to_end_then_report(tmp_path, cache, yuzhong_osm, yuzhong_bound
     assert "<th>assess</th><th>other</th>" in page
     assert (tmp_path / "cmp.csv").read_text(encoding="utf-8-sig").startswith("metric,label,unit,assess,other")
 
+    # Regression: a comparison of placement runs said "No placement model was run".
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "summary.json").write_bytes((site / "summary.json").read_bytes())
+    assert main(["report", str(site), str(twin), "--out", str(tmp_path / "sites.html")]) == 0
+    page = (tmp_path / "sites.html").read_text(encoding="utf-8")
+    assert "No placement model was run" not in page and page.count("status <b>optimal</b>") == 2
+    assert result["new_sites"][0]["name"] in page
+    # Regression: report --out onto its own summary.json overwrote it.
+    kept = (twin / "summary.json").read_bytes()
+    for argv in ([str(twin), "--out", str(twin / "summary.json")],
+                 [str(site), str(twin), "--out", str(twin / "summary.json")]):
+        assert main(["report", *argv]) == 2
+        assert "overwrite an input" in capsys.readouterr().err
+    assert main(["report", str(site), str(twin), "--out", str(tmp_path / "cmp.csv")]) == 2
+    assert "HTML" in capsys.readouterr().err
+    assert (twin / "summary.json").read_bytes() == kept
+    assert main(["report", str(twin), "--out", str(tmp_path)]) == 2
+
     # The planner scripts: a plain-words summary of the plan, and a comparison of two outputs.
     described = "\n".join(_script("plan_district")._describe(out / "assess"))
-    assert f"{summary['coverage_share']:.1%}" in described and "report.html" in described
+    assert f"{100 * summary['coverage_share']:.1f} %" in described and "report.html" in described
+    described = "\n".join(_script("plan_district")._describe(site))
+    assert result["new_sites"][0]["name"] in described and result["objective_text"] in described
     compare = _script("compare_scenarios")
     assert compare.main([str(out), str(other), "--out", str(tmp_path / "scen.html")]) == 0
     page = (tmp_path / "scen.html").read_text(encoding="utf-8")
     assert ("<th>run</th><th>other</th>" in page) and "Scenario comparison" in page
+    assert "<b>run</b>: Solver: model <b>mclp</b>" in page
     assert compare.main([str(out)]) == 2
+
+    # An interrupted second plan leaves the first one whole: no mix, no temporary folder.
+    def tree(root):
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    before = tree(out)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("coverage.cli.plan.site_stations", interrupt)
+    assert main(["plan", str(path)]) == 130
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 def test_plan_hydrants_on_helsinki(tmp_path, cache):
     """Real OSM hydrants of Helsinki, one made-up station (Helsinki's extract maps none)."""
-    import geopandas as gpd
-    import pyogrio
     from shapely.geometry import Point
 
     from coverage.hydrants import osm_hydrants
@@ -158,11 +205,46 @@ def test_plan_hydrants_on_helsinki(tmp_path, cache):
 
 
 def test_help_lists_scenario_keys(capsys):
-    with pytest.raises(SystemExit) as done:
-        main(["plan", "--help"])
-    assert done.value.code == 0
+    assert main(["plan", "--help"]) == 0  # main returns the exit code, it does not raise
     text = capsys.readouterr().out
     assert "[site] model" in text and "[output] gpkg_crs" in text
-    with pytest.raises(SystemExit):
-        main(["report", "--help"])
+    assert main(["report", "--help"]) == 0
     assert "summary.json" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[site]\nmodel = "mclp"\n', "needs the number of new sites"),
+        ('[site]\nmodel = "pcenter"\np = 1\ntime_limit_s = -5\n', "site.time_limit_s"),
+        ('[site]\nmodel = "pcenter"\np = 1\nsolver = "gurobi"\n', "site.solver"),
+        ('[hydrants]\nbudget = -1\n', "hydrants.budget"),
+        ('[output]\ntiles = "google"\n', "output.tiles"),
+        ('[output]\ngpkg_crs = "EPSG:999999"\n', "output.gpkg_crs"),
+        ('[assess]\nbreaks_min = [5, 3]\n', "breaks_min"),
+        ('[assess]\nbreaks_min = ["2"]\n', "breaks_min"),
+        ('[assess]\nstep_m = 0\n', "assess.step_m"),
+    ],
+)
+def test_plan_checks_the_whole_scenario_before_writing(tmp_path, yuzhong_osm, yuzhong_stations, capsys,
+                                                        table, message):
+    """Regression: [site], [hydrants] and [output] were checked only after OUT/assess/ was written."""
+    path = _write(tmp_path, f'[data]\nosm = "{yuzhong_osm}"\nstations = "{yuzhong_stations}"\n'
+                  + ('hydrants = "osm"\n' if "hydrants" in table else "") + table)
+    out = tmp_path / "out"
+    assert main(["plan", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err and "Fix:" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_plan_refuses_an_output_folder_holding_an_input(tmp_path, yuzhong_osm, yuzhong_stations, capsys):
+    """Regression: plan --out whose folder holds an input (here the scenario itself) could overwrite it."""
+    inner = tmp_path / "a" / "b"
+    inner.mkdir(parents=True)
+    path = _write(inner, f'[data]\nosm = "{yuzhong_osm}"\nstations = "{yuzhong_stations}"\n')
+    kept = path.read_bytes()
+    for out in (inner, tmp_path / "a", tmp_path):
+        assert main(["plan", str(path), "--out", str(out)]) == 2
+        assert "input of this run" in capsys.readouterr().err
+    assert path.read_bytes() == kept

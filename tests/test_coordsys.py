@@ -127,3 +127,53 @@ def test_bad_names_and_projected_frames_are_refused():
     projected = gpd.GeoDataFrame(geometry=[Point(500000, 3270000)], crs="EPSG:32648")
     with pytest.raises(ValueError, match="projected"):
         cs.to_wgs84(projected, source="gcj02")
+
+
+# ------------------------------------------------- every EPSG code the project names
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _epsg_mentions():
+    """(where, code, the words that follow it) for every EPSG:NNNN in docs, config, help, code."""
+    import re
+
+    from coverage.cli import build_parser
+
+    texts = {}
+    for pattern in ("README.md", "data/geo/*", "coverage/**/*.py", "scripts/*.py", "notebooks/*.ipynb"):
+        for path in REPO.glob(pattern):
+            if path.is_file():
+                texts[str(path.relative_to(REPO))] = path.read_text(encoding="utf-8")
+    parser = build_parser()
+    for name, sub in parser._subparsers._group_actions[0].choices.items():
+        texts[f"station-coverage {name} --help"] = sub.format_help()
+    for where, text in texts.items():
+        for m in re.finditer(r"EPSG:(\d{4,5})", text):
+            after = text[m.end(): m.end() + 110].split("EPSG:")[0]
+            words = " ".join(after.replace("#", " ").replace("*", " ").split())
+            yield where, int(m.group(1)), words
+
+
+def test_every_named_epsg_code_matches_proj():
+    """Issue 9: EPSG:4545 was called "CM 105E" (PROJ: CM 108E) in README, TOML, --crs help, docstrings."""
+    import re
+
+    import pyproj
+
+    mentions = list(_epsg_mentions())
+    assert len(mentions) > 20 and {4326, 4490, 4545} <= {code for _, code, _ in mentions}
+    wrong = []
+    for where, code, words in mentions:
+        crs = pyproj.CRS.from_epsg(code)  # raises for a code PROJ does not know
+        name, datum = crs.name, crs.datum.name if crs.datum else ""
+        for cm in re.findall(r"CM (\d+)\s*°?E", words):
+            if f"CM {cm}E" not in name:
+                wrong.append((where, code, f"CM {cm}E", name))
+        if re.search(r"3(-degree|°)", words) and "3-degree" not in name:
+            wrong.append((where, code, "3-degree", name))
+        if words.startswith(("CGCS2000", "(CGCS2000")) and "China" not in datum:
+            wrong.append((where, code, "CGCS2000", datum))
+        if words.startswith(("WGS84", "(WGS84", "(WGS 84")) and "World Geodetic System 1984" not in datum:
+            wrong.append((where, code, "WGS84", datum))
+    assert not wrong, wrong

@@ -9,7 +9,7 @@ import shapely
 from conftest import split_graph_reference
 from shapely.geometry import LineString
 
-from coverage.demand import road_demand
+from coverage.assess.demand import road_demand
 from coverage.engine import (
     build_index,
     due_times,
@@ -125,3 +125,31 @@ def test_same_segment_and_around_the_block_on_a_generated_square():
     np.testing.assert_allclose(times, [5.0, 2.0 + 5.0, 8.0 + 9.0])
     _, snap = road_demand(index, step_m=30)
     assert len(snap) == 4 * 4
+
+
+def test_snapping_far_from_a_road_warns_naming_the_station_and_errors_far_above():
+    """Issue 9: a station 260 m from any road was snapped silently (coverage fell to 0.2 %)."""
+    import warnings
+
+    import geopandas as gpd
+    from coverage.demand import snap_layer
+    from shapely.geometry import Point
+
+    from coverage.engine import SNAP_MAX_M, SNAP_WARN_M
+    from coverage.errors import InputError
+
+    index = build_index(synthetic_square_graph())
+    assert SNAP_WARN_M < 260 < SNAP_MAX_M
+    near = gpd.GeoDataFrame({"id": ["S1"], "name": ["Near"]}, geometry=[Point(50, 20)], crs="EPSG:32648")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 20 m: silent
+        snap_layer(index, near, what="station", source="stations.geojson")
+    far = gpd.GeoDataFrame({"id": ["S9"], "name": ["河边站"]}, geometry=[Point(50, 360)], crs="EPSG:32648")
+    with pytest.warns(UserWarning, match=r"station S9 \(河边站\): 260 m"):
+        snap_layer(index, far, what="station", source="stations.geojson")
+    lost = gpd.GeoDataFrame({"id": ["S7"]}, geometry=[Point(50, 700)], crs="EPSG:32648")
+    with pytest.raises(InputError, match=r"station S7 is 600 m away.*Fix: check the coordinates"):
+        snap_layer(index, lost, what="station", source="stations.geojson")
+    # The threshold is a named parameter.
+    with pytest.raises(InputError, match="more than 200 m"):
+        snap_layer(index, far, what="station", max_m=200)

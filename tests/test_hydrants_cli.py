@@ -125,3 +125,14 @@ def test_meet_spacing_proposes_for_hose_lay_within_half_the_spacing(tmp_path, ca
     assert b["proposed_count"] > a["proposed_count"]
     assert b["spacing_violations_after"] < a["spacing_violations_after"]
     assert b["spacing_violations_after"] < b["spacing_violations"]
+    # Issue 9: --meet-spacing left 2 violations (one 299 m between two proposed hydrants),
+    # and the after-proposal violations went to no file.
+    assert b["spacing_violations_after"] == 0 and b["spacing_after"]["met"] is True
+    assert b["proposal"]["status"] == "feasible"  # the spacing sites are not proven fewest
+    assert a["spacing_after"]["met"] is False and "not guaranteed" in a["spacing_after"]["note"]
+    left = gpd.read_file(plain / "spacing_violations_after.geojson")
+    assert len(left) == a["spacing_violations_after"] == len(a["spacing_after"]["violations"]) > 0
+    assert (left["spacing_m"] > 120).all()
+    assert len(gpd.read_file(spaced / "spacing_violations_after.geojson")) == 0
+    sources = gpd.read_file(spaced / "proposed_hydrants.geojson")["source"]
+    assert set(sources) == {"coverage", "spacing"}

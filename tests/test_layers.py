@@ -401,3 +401,32 @@ def test_invalid_boundary_is_repaired_with_a_warning(tmp_path):
         got = read_boundary(path)
     assert got.is_valid
     assert got.area == pytest.approx(0.5)  # two triangles of 0.25 each
+
+
+def test_unclosed_boundary_ring_is_a_clear_error(tmp_path):
+    """Issue 9: an unclosed ring gave a GEOS traceback."""
+    path = tmp_path / "generated_unclosed.geojson"
+    path.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+                    '"geometry":{"type":"Polygon","coordinates":[[[106.5,29.5],[106.6,29.5],'
+                    '[106.6,29.6],[106.5,29.6]]]}}]}', encoding="utf-8")
+    with pytest.raises(InputError, match="ring must end on its first point") as err:
+        read_boundary(path)
+    assert "generated_unclosed.geojson" in str(err.value)
+
+
+def test_all_zero_demand_weights_are_refused(tmp_path):
+    """Issue 9: all demand weights zero gave a traceback while writing outputs."""
+    path = tmp_path / "generated_zero.csv"
+    path.write_text("id,lon,lat,weight\nA,106.56,29.55,0\nB,106.57,29.56,0.0\n", encoding="utf-8")
+    with pytest.raises(InputError, match="every point .* has weight 0") as err:
+        read_weighted_points(path)
+    assert "generated_zero.csv" in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_exclusion_layer_is_read_with_its_name_in_errors(tmp_path):
+    from coverage.layers import read_layer
+
+    path = tmp_path / "generated_table.csv"
+    path.write_text("kind\nsensitive\n", encoding="utf-8")
+    with pytest.raises(InputError, match="must be a layer with geometry"):
+        read_layer(path, name="exclusions")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coverage.metrics import cdf_table, response_metrics, weighted_quantile
+from coverage.assess.metrics import cdf_table, response_metrics, weighted_quantile
 from coverage.presets import STANDARDS
 
 

@@ -425,9 +425,25 @@ def test_missing_file(tmp_path):
 def test_corrupt_file(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(InputError, match="cannot be read as OSM data") as err:
+    with pytest.raises(InputError, match="cannot be read as OSM data|OSM file extension") as err:
         load_network(osm=path, **QUIET)
     assert name in str(err.value)
+
+
+@pytest.mark.parametrize(("lat", "words"), [
+    ("nan", "not a valid latitude/longitude"),
+    ("1e308", "no valid coordinates|OSM node 8 .* is misplaced"),
+    ("89.99", "OSM node 8 .* is misplaced"),  # a node moved to the North Pole (hung in districts.demand_cells)
+])
+def test_misplaced_or_invalid_node_is_a_clear_error(tmp_path, lat, words):
+    """Issue 9: a NaN/huge coordinate in an OSM node gave a traceback, one near the pole a hang."""
+    from fuzz_inputs import generated_osm_xml
+
+    path = tmp_path / "generated_grid.osm"
+    path.write_text(generated_osm_xml(node_override={8: (lat, "106.561")}), encoding="utf-8")
+    with pytest.raises(InputError, match=words) as err:
+        load_network(osm=path, **QUIET)
+    assert "generated_grid.osm" in str(err.value) and "Fix:" in str(err.value)
 
 
 def test_file_without_drivable_ways():

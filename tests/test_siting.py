@@ -200,3 +200,58 @@ def test_more_new_sites_than_candidates_is_a_clear_error(yuzhong_network, yuzhon
     with pytest.raises(InputError, match="more new sites than the"):
         site_stations(yuzhong_network, stations, model="mclp", p=100_000,
                       candidates=few_candidates, index=yuzhong_index)
+
+
+def _recomputed(assessment, sid):
+    """Figures of station ``sid`` recomputed independently from the assessment's own state."""
+    import numpy as np
+    import shapely
+
+    st = assessment.stations.set_index("id").loc[sid]
+    district = assessment.districts.set_index("station_id").geometry[sid]
+    main = max(shapely.get_parts(district), key=shapely.area)
+    i = list(assessment.stations["id"]).index(sid)
+    land = assessment.land_set
+    inside = shapely.contains_xy(district, *land.grid.xy[land.grid_pos].T)
+    return {
+        "district_km2": shapely.area(district) / 1e6,
+        "protection_radius_m": shapely.hausdorff_distance(st.geometry, main),
+        "max_first_due_s": float(np.max(assessment.land_times[i, inside])),
+    }
+
+
+def test_after_figures_are_recomputed_from_the_after_state(pcenter_run):
+    """No after-figure may equal its before-figure while the district changed, unless the after
+    state itself gives that value (e.g. the farthest point did not move)."""
+    import shapely
+
+    before, after = pcenter_run.before, pcenter_run.after
+    b_d = before.districts.set_index("station_id").geometry
+    a_d = after.districts.set_index("station_id").geometry
+    b_st, a_st = before.stations.set_index("id"), after.stations.set_index("id")
+    changed = [sid for sid in b_d.index
+               if shapely.area(shapely.symmetric_difference(b_d[sid], a_d[sid])) > 1.0]
+    assert changed, "the new site takes land from some existing district"
+    for sid in changed:
+        assert a_st.loc[sid, "district_km2"] != b_st.loc[sid, "district_km2"]
+        fresh = _recomputed(after, sid)
+        for key, value in fresh.items():
+            assert a_st.loc[sid, key] == pytest.approx(value, rel=1e-6, abs=0.5), (sid, key)
+            if a_st.loc[sid, key] == b_st.loc[sid, key]:
+                assert _recomputed(before, sid)[key] == pytest.approx(value, rel=1e-9), (sid, key)
+    rule = after.demand_set.rule
+    for run in (before, after):
+        st = run.stations
+        assert (st["farthest_travel_s"] <= st["max_first_due_s"] + rule.hose_m / rule.walk_mps).all()
+
+
+def test_summary_explains_the_objective_and_the_sites(pcenter_run):
+    s = pcenter_run.summary()
+    why = s["objective_set_by"]
+    assert why["after"]["first_due_s"] == pytest.approx(pcenter_run.result.objective, abs=1e-6)
+    assert why["before"]["first_due_s"] == pytest.approx(pcenter_run.before.metrics["first_due_max_s"])
+    assert why["before"]["access_road_name"] and why["after"]["access_road_name"]
+    (effect,) = s["site_effects"]
+    assert effect["id"] == s["new_sites"][0]["id"] and effect["road_name"]
+    assert effect["nearest_station_id"] in {"S1", "S2", "S3", "S4"} and effect["nearest_station_m"] > 0
+    assert effect["district_km2"] > 0 and 0 <= effect["newly_covered_share"] <= 1

@@ -14,8 +14,11 @@ from coverage.cli.common import (
     COORD_SYSTEMS,
     Steps,
     add_network_args,
+    exit_code_for,
     input_paths,
     network_from_args,
+    number,
+    output_folder,
     study_area_wgs84,
 )
 from coverage.errors import InputError
@@ -24,6 +27,7 @@ from coverage.hydrants import (
     assess_hydrants,
     combine_hydrants,
     counted_points,
+    fill_spacing_gaps,
     hydrant_map,
     in_service_rate,
     osm_hydrants,
@@ -34,8 +38,9 @@ from coverage.hydrants import (
 from coverage.hydrants.coverage import MEASURES
 from coverage.layers import read_stations
 from coverage.optimise import SolveOptions
-from coverage.outputs.files import atomic_write, write_geojson, write_json
-from coverage.outputs.write import check_outputs
+from coverage.outputs.files import run_folder, write_geojson, write_json
+from coverage.outputs.maps import save_map
+from coverage.outputs.write import check_outputs, option_paths
 from coverage.presets import GB50974
 
 
@@ -48,13 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "network: share of road length within 150 m of an in-service hydrant, by straight "
         "line and by hose-lay distance along roads (per road class and station district); "
         "spacing > 120 m along roads; bridge heads and tunnel portals without a hydrant; "
-        "in-service rate against 98 %%; hydrants far from the carriageway or close to walls. "
+        "in-service rate against 98 %; hydrants far from the carriageway or close to walls. "
         "With --propose, the fewest new hydrants (or the best --budget of them) on "
         "candidate sites every 20 m of road. The network keeps roads under height limits "
         "(a hose passes where an engine cannot), so --apparatus-height-m only affects the "
         "station districts. Writes summary.json, hydrants.geojson, hydrant_gaps.geojson, "
-        "spacing_violations.geojson, bridges_tunnels.geojson, proposed_hydrants.geojson "
-        "and map.html.",
+        "spacing_violations.geojson, bridges_tunnels.geojson, proposed_hydrants.geojson, "
+        "spacing_violations_after.geojson and map.html.",
     )
     add_network_args(p)
     g = p.add_argument_group("hydrants")
@@ -81,20 +86,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="station layer: coverage and in-service rate per station district "
                    "(network Voronoi of the engines' travel times); without it the figures "
                    "are per OSM road class only")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--out", type=output_folder, required=True, metavar="DIR", help="output folder")
     q = p.add_argument_group("proposals")
     q.add_argument("--propose", action="store_true", help="propose new hydrant sites")
     q.add_argument("--measure", choices=MEASURES, default="euclidean",
                    help="coverage the proposal must reach: straight-line (the code's literal "
                    "reading, default) or network (hose lay)")
-    q.add_argument("--budget", type=int, default=None, metavar="N",
+    q.add_argument("--budget", type=number(int, low=1, high=100_000), default=None, metavar="N",
                    help="at most N new hydrants, maximising covered road length "
                    "(default: the fewest for 100 %%)")
     q.add_argument("--meet-spacing", action="store_true",
                    help="also meet the 120 m spacing rule: propose for hose-lay coverage within half "
-                   "the spacing (60 m) along the road, which keeps consecutive hydrants on a road at "
-                   "most 120 m apart (a sufficient, slightly conservative condition)")
-    q.add_argument("--time-limit", type=float, default=300.0, metavar="S",
+                   "the spacing (60 m), then add sites on every road stretch still longer than "
+                   "120 m between hydrants (not with --budget); summary.json states whether the "
+                   "spacing is met and spacing_violations_after.geojson lists what is left")
+    q.add_argument("--time-limit", type=number(low=0, low_open=True, high=7 * 24 * 3600, unit="s"),
+                   default=300.0, metavar="S",
                    help="solver time limit, seconds (default 300)")
     q.add_argument("--solver", choices=("highs", "cbc"), default="highs",
                    help="MILP solver (default highs)")
@@ -126,7 +133,7 @@ def _hydrant_layer(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run the hydrant checks (and proposal) and write the outputs."""
-    out = check_outputs(args.out, input_paths(args) + [args.buildings])
+    out = check_outputs(args.out, input_paths(args) + [args.buildings] + option_paths(vars(args)))
     if args.budget is not None and not args.propose:
         raise InputError("--budget only applies with --propose", source="--budget",
                          fix="add --propose")
@@ -165,13 +172,18 @@ def run(args: argparse.Namespace) -> int:
                 rules = replace(GB50974, protection_radius_m=radius)
             proposal = propose_hydrants(report.roads, xy, snap, measure=measure,
                                         budget=args.budget, rules=rules, options=options)
+            if args.meet_spacing and args.budget is None:
+                proposal = fill_spacing_gaps(report, proposal)
             after = after_proposal(report, proposal)
         bar.next()
-        paths = _write(report, proposal, after, out)
+        with run_folder(out) as tmp:
+            paths = _write(report, proposal, after, tmp)
         bar.next()
     _print(report, proposal, after)
     print(f"outputs in {out}/: " + ", ".join(p.name for p in paths))
-    return 0
+    if proposal is None:
+        return 0
+    return exit_code_for(proposal.status, what="the hydrant proposal", message=proposal.message)
 
 
 def _write(report, proposal, after, out: Path) -> list[Path]:
@@ -196,8 +208,8 @@ def _write(report, proposal, after, out: Path) -> list[Path]:
     if proposal is not None:
         paths.append(write_geojson(proposal.sites.drop(columns=["seg"]),
                                    out / "proposed_hydrants.geojson"))
-    fmap = hydrant_map(report, proposal)
-    paths.append(atomic_write(out / "map.html", fmap.get_root().render()))
+        paths.append(write_geojson(after.spacing.violations, out / "spacing_violations_after.geojson"))
+    paths.append(save_map(hydrant_map(report, proposal), out / "map.html"))
     return paths
 
 

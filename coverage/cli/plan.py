@@ -16,17 +16,22 @@ to the same base.
 from __future__ import annotations
 
 import argparse
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pyproj
 
 from coverage.assess import assess
 from coverage.cli.common import (
     COORD_SYSTEMS,
     SPEED_PRESETS,
     Steps,
+    check_scenario_values,
     network_from_args,
+    output_folder,
     stations_from_args,
     study_area_wgs84,
 )
@@ -42,9 +47,10 @@ from coverage.hydrants import (
 from coverage.hydrants.coverage import MEASURES
 from coverage.layers import read_points
 from coverage.optimise import MODELS, SolveOptions
-from coverage.outputs.files import write_json
+from coverage.outputs.files import run_folder, write_json
 from coverage.outputs.layers import hydrant_layers, write_layers
-from coverage.outputs.maps import coverage_map, save_map
+from coverage.outputs.maps import BASEMAPS, coverage_map, save_map
+from coverage.outputs.report import read_summary, summary_lines
 from coverage.outputs.write import check_outputs, write_assessment, write_placement
 from coverage.presets import STANDARDS, STATION_TYPES
 from coverage.siting import site_stations
@@ -231,11 +237,63 @@ def load_scenario(path: str | Path) -> Scenario:
             raise InputError("hydrants = 'osm' needs data.osm", source=path,
                              fix="name a hydrant layer in data.hydrants, or use a local OSM extract")
     output = _table(tables.get("output", {}), "output", path)
-    return Scenario(
+    _check_values(path, network=network, assess_t=assess_t, site=site, hydrants=hydrants, output=output)
+    scenario = Scenario(
         name=top["name"] or path.stem, path=path, base=base,
         out=None if top["out"] is None else base / top["out"],
         data=data, network=network, assess=assess_t, site=site, hydrants=hydrants, output=output,
     )
+    check_scenario_values(scenario)  # ranges, breaks, CRS and folders, as the CLI options
+    return scenario
+
+
+def _number(table: dict, key: str, name: str, source: Path, *, low: float | None = None,
+            low_open: bool = False, high: float | None = None, what: str = "") -> None:
+    value = table.get(key)
+    if value is None:
+        return
+    ok = math.isfinite(float(value))
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        raise InputError(f"{name}.{key} = {value!r} is out of range", source=source,
+                         fix=f"set {name}.{key} to {what}")
+
+
+def _check_values(source: Path, *, network: dict, assess_t: dict, site: dict | None, hydrants: dict | None,
+                  output: dict) -> None:
+    """Every value of every table, before anything is computed or written."""
+    _number(network, "buffer_m", "network", source, low=0, what="a distance ≥ 0 in metres, e.g. 1500")
+    _number(network, "congestion", "network", source, low=1, what="a multiplier ≥ 1")
+    _number(network, "apparatus_height_m", "network", source, low=0, what="a height ≥ 0 in metres, e.g. 3.2")
+    _number(network, "signal_delay_s", "network", source, low=0, high=600, what="seconds between 0 and 600")
+    _number(assess_t, "step_m", "assess", source, low=0, low_open=True, what="a spacing > 0 in metres, e.g. 50")
+    breaks = assess_t["breaks_min"]
+    if (not breaks or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in breaks)
+            or not all(math.isfinite(b) and b > 0 for b in breaks)
+            or any(b >= c for b, c in zip(breaks, breaks[1:], strict=False))):
+        raise InputError(f"assess.breaks_min = {breaks!r} is not a list of increasing minutes", source=source,
+                         fix="give increasing positive numbers of minutes, e.g. breaks_min = [2, 3, 4, 5]")
+    if site is not None:
+        _choice(site["solver"], ("highs", "cbc"), "site.solver", source)
+        if site["model"] != "lscp" and site["p"] is None:
+            raise InputError(f"site.model = {site['model']!r} needs the number of new sites", source=source,
+                             fix="set p = 1 (or more) in [site], or use model = 'lscp'")
+        _number(site, "p", "site", source, low=0, high=10_000, what="a count of new sites, e.g. 3")
+        _number(site, "time_limit_s", "site", source, low=0, low_open=True, what="seconds > 0, e.g. 300")
+        _number(site, "mip_gap", "site", source, low=0, high=1, what="a share between 0 and 1, e.g. 0.01")
+    if hydrants is not None:
+        _choice(hydrants["solver"], ("highs", "cbc"), "hydrants.solver", source)
+        _number(hydrants, "budget", "hydrants", source, low=0, what="a count of hydrants ≥ 0")
+        _number(hydrants, "time_limit_s", "hydrants", source, low=0, low_open=True, what="seconds > 0, e.g. 300")
+    _choice(output["tiles"], BASEMAPS, "output.tiles", source)
+    try:
+        pyproj.CRS.from_user_input(output["gpkg_crs"])
+    except pyproj.exceptions.CRSError:
+        raise InputError(f"output.gpkg_crs = {output['gpkg_crs']!r} is not a known CRS", source=source,
+                         fix="give an EPSG code such as 'EPSG:4326', 'EPSG:4490' or 'EPSG:4545'") from None
 
 
 def _existing(path: Path, key: str, source: Path) -> Path:
@@ -307,8 +365,9 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
     target = out if out is not None else scenario.out
     if target is None:
         raise InputError("no output folder", source=scenario.path, fix="set out = '...' or pass --out DIR")
-    inputs = [scenario.path] + [v for k, v in scenario.data.items() if isinstance(v, Path)]
-    root = check_outputs(target, inputs)
+    inputs = [scenario.path, scenario.network["cache_dir"]]
+    inputs += [v for v in scenario.data.values() if isinstance(v, Path)]
+    final = check_outputs(target, inputs)
     args = _namespace(scenario, no_cache=no_cache)
     names = ["road network", "stations", "assess", "assess outputs"]
     if scenario.site is not None:
@@ -318,7 +377,8 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
     out_opts = {"tiles": scenario.output["tiles"], "gpkg_crs": scenario.output["gpkg_crs"],
                 "gcj02": scenario.output["gcj02"]}
     paths: dict[str, dict] = {}
-    with Steps(names, desc=f"plan {scenario.name}") as bar:
+    # The whole plan is one run: assess/, site/, hydrants/ and plan.json appear together or not at all.
+    with run_folder(final) as root, Steps(names, desc=f"plan {scenario.name}") as bar:
         network = network_from_args(args)
         bar.next()
         stations = stations_from_args(args, network)
@@ -328,7 +388,7 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
             breaks_min=scenario.assess["breaks_min"], stations_source=str(scenario.data["stations"]),
         )
         bar.next()
-        paths["assess"] = write_assessment(before, check_outputs(root / "assess", []), **out_opts)
+        paths["assess"] = write_assessment(before, root / "assess", **out_opts)
         bar.next()
         if scenario.site is not None:
             cfg = scenario.site
@@ -347,23 +407,23 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
                 demand=before.demand_set, index=before.index,
             )
             bar.next()
-            paths["site"] = write_placement(
-                run.before, run.after, check_outputs(root / "site", []), placement=run.result,
-                parameters=scenario.parameters(), **out_opts,
-            )
+            paths["site"] = write_placement(run, root / "site", parameters=scenario.parameters(), **out_opts)
             bar.next()
         if scenario.hydrants is not None:
-            paths["hydrants"] = _hydrant_step(scenario, args, before, check_outputs(root / "hydrants", []),
-                                              out_opts)
+            folder = root / "hydrants"
+            folder.mkdir()
+            paths["hydrants"] = _hydrant_step(scenario, args, before, folder, out_opts)
             bar.next()
-    plan = {
-        "scenario": str(scenario.path),
-        "name": scenario.name,
-        "steps": [n for n in names if not n.endswith("outputs")],
-        "parameters": scenario.parameters(),
-        "outputs": {step: {k: str(v) for k, v in p.items()} for step, p in paths.items()},
-    }
-    return {"steps": plan["steps"], "paths": paths, "plan": write_json(plan, root / "plan.json")}
+        paths = {step: {k: final / Path(v).relative_to(root) for k, v in p.items()} for step, p in paths.items()}
+        plan = {
+            "scenario": str(scenario.path),
+            "name": scenario.name,
+            "steps": [n for n in names if not n.endswith("outputs")],
+            "parameters": scenario.parameters(),
+            "outputs": {step: {k: str(v) for k, v in p.items()} for step, p in paths.items()},
+        }
+        write_json(plan, root / "plan.json")
+    return {"steps": plan["steps"], "paths": paths, "plan": final / "plan.json"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -384,7 +444,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", type=Path, metavar="SCENARIO.toml", help="scenario file")
-    p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: the scenario's 'out')")
+    p.add_argument("--out", type=output_folder, metavar="DIR", help="output folder (default: the scenario's 'out')")
     p.add_argument("--no-cache", action="store_true", help="always parse OSM again")
     p.set_defaults(run=run)
 
@@ -394,7 +454,9 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     result = run_plan(scenario, args.out, no_cache=args.no_cache)
     for step, paths in result["paths"].items():
-        folder = Path(next(iter(paths.values()))).parent
+        folder = Path(paths["summary"]).parent
         print(f"{step}: {folder}/ ({len(paths)} files)")
+        if step in ("assess", "site"):
+            print("\n".join(f"  {line}" for line in summary_lines(read_summary(folder))))
     print(f"plan record: {result['plan']}")
     return 0

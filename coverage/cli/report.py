@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from coverage.cli.common import check_report_out, check_summary
 from coverage.errors import InputError
 from coverage.outputs.files import atomic_write
 from coverage.outputs.layers import metrics_table, write_csv
-from coverage.outputs.report import comparison_runs, read_summary, report_html, write_report
+from coverage.outputs.report import (
+    comparison_placements,
+    comparison_runs,
+    read_summary,
+    report_html,
+    write_report,
+)
+from coverage.outputs.write import check_report_target
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,19 +38,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _summary_file(path: Path) -> Path:
+    return path / "summary.json" if path.is_dir() else path
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the report."""
-    summaries = {_label(path, args.runs): read_summary(path) for path in args.runs}
+    check_report_out(args.out, list(args.runs))
+    summaries = {_label(path, args.runs): check_summary(read_summary(path), source=_summary_file(path))
+                 for path in args.runs}
+    inputs = [_summary_file(p) for p in args.runs]
     if len(summaries) == 1:
         folder = args.runs[0] if args.runs[0].is_dir() else args.runs[0].parent
         out = args.out or folder / "report.html"
+        check_report_target(out, inputs)
         write_report(next(iter(summaries.values())), out, title=args.title or "Fire-station coverage report")
         print(f"wrote {out}")
         return 0
     if args.out is None:
         raise InputError("several runs need --out FILE for the comparison report", fix="add --out compare.html")
+    check_report_target(args.out, inputs)
     runs = comparison_runs(summaries)
-    atomic_write(args.out, report_html(runs, title=args.title or "Scenario comparison"))
+    atomic_write(args.out, report_html(runs, placements=comparison_placements(summaries),
+                                       title=args.title or "Scenario comparison"))
     table = write_csv(metrics_table(runs), args.out.with_suffix(".csv"))
     print(f"wrote {args.out} and {table}")
     return 0

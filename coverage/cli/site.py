@@ -13,18 +13,24 @@ from coverage.candidates import (
     network_candidates,
 )
 from coverage.cli.common import (
+    MAX_NEW_SITES,
     Steps,
+    add_map_args,
     add_network_args,
     add_station_args,
+    check_new_sites,
+    exit_code_for,
     input_paths,
     network_from_args,
+    number,
+    output_folder,
     stations_from_args,
     study_area_wgs84,
 )
 from coverage.layers import read_points
 from coverage.optimise import MODELS, SolveOptions
-from coverage.outputs.files import write_geojson
-from coverage.outputs.write import check_outputs, write_placement
+from coverage.outputs.report import read_summary, summary_lines
+from coverage.outputs.write import check_outputs, option_paths, write_placement
 from coverage.presets import STANDARDS, STATION_TYPES
 from coverage.siting import site_stations
 
@@ -45,8 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_network_args(p)
     add_station_args(p)
+    add_map_args(p)
     p.add_argument("--model", choices=sorted(MODELS), default="pcenter", help="location model (default pcenter)")
-    p.add_argument("--new", type=int, dest="p", metavar="P", help="number of new sites (all models but lscp)")
+    p.add_argument(
+        "--new", type=number(int, low=1, high=MAX_NEW_SITES), dest="p", metavar="P",
+        help=f"number of new sites, 1 to {MAX_NEW_SITES} (all models but lscp)",
+    )
     p.add_argument("--candidates", type=Path, metavar="FILE", help="candidate sites layer (points with id)")
     p.add_argument(
         "--candidates-mode", choices=("replace", "add"), default="replace",
@@ -59,11 +69,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--new-type", choices=sorted(STATION_TYPES), default="small", help="type of new sites")
     p.add_argument("--no-small-rules", action="store_true", help="do not enforce the 建标152 small-station rules")
-    p.add_argument("--standard", choices=sorted(STANDARDS), default="gb51080")
-    p.add_argument("--solver", choices=("highs", "cbc"), default="highs")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="solver wall-clock limit, seconds")
-    p.add_argument("--mip-gap", type=float, default=0.0, help="relative gap at which to stop (default 0: prove optimality)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--standard", choices=sorted(STANDARDS), default="gb51080",
+                   help="response standard the coverage is measured against (default gb51080)")
+    p.add_argument("--solver", choices=("highs", "cbc"), default="highs",
+                   help="MILP solver (default highs)")
+    p.add_argument(
+        "--time-limit", type=number(low=0, low_open=True, high=7 * 24 * 3600, unit="s"),
+        default=None, metavar="S", help="solver wall-clock limit, seconds (default: none)",
+    )
+    p.add_argument(
+        "--mip-gap", type=number(low=0, high=1), default=0.0,
+        help="relative gap from 0 to 1 at which to stop (default 0: prove optimality)",
+    )
+    p.add_argument("--out", type=output_folder, required=True, metavar="DIR",
+                   help="output folder (created; an earlier run's files there are replaced)")
     p.set_defaults(run=run)
 
 
@@ -77,8 +96,9 @@ def candidates_from_args(args: argparse.Namespace, network):
         ).to_crs(network.crs)
         user["source"] = "user"
     default = None
+    args.rejected_candidates = None
     if args.candidates is None or args.candidates_mode == "add":
-        default = network_candidates(network)
+        default, args.rejected_candidates = network_candidates(network, return_rejected=True)
         if args.exclusions:
             places = exclusion_features(args.exclusions, area_wgs84=study_area_wgs84(network))
             default = apply_exclusions(default, places, rules=DEFAULT_RULES)
@@ -87,13 +107,14 @@ def candidates_from_args(args: argparse.Namespace, network):
 
 def run(args: argparse.Namespace) -> int:
     """Solve the placement model and write the before/after outputs."""
-    out = check_outputs(args.out, input_paths(args))
+    out = check_outputs(args.out, input_paths(args) + option_paths(vars(args)))
     options = SolveOptions(solver=args.solver, time_limit=args.time_limit, mip_gap=args.mip_gap)
     with Steps(["road network", "stations and candidates", "model", "outputs"], desc="site") as bar:
         network = network_from_args(args)
         bar.next()
         stations = stations_from_args(args, network)
         candidates = candidates_from_args(args, network)
+        check_new_sites(args.p, len(candidates))
         bar.next()
         siting = site_stations(
             network, stations, model=args.model, p=args.p, candidates=candidates,
@@ -101,31 +122,16 @@ def run(args: argparse.Namespace) -> int:
             small_station_rules=not args.no_small_rules,
         )
         bar.next()
-        summary = siting.summary()
         paths = write_placement(
-            siting.before, siting.after, out,
+            siting, out, tiles=args.tiles,
             parameters={"model": args.model, "p": args.p, "solver": args.solver,
                         "time_limit_s": args.time_limit, "mip_gap": args.mip_gap,
                         "candidates": len(candidates), "new_type": args.new_type},
-            # The full before/after assessment summaries come from write_placement itself.
-            summary_top={k: v for k, v in summary.items() if k not in ("before", "after")},
-        )
-        paths["sites"] = write_geojson(
-            siting.new_sites[["id", "name", "type", "status", "road_class", "road_name", "geometry"]],
-            out / "sites.geojson",
-        )
-        paths["candidates"] = write_geojson(
-            siting.candidates[["id", "source", "chosen", "geometry"]], out / "candidates.geojson"
+            rejected_candidates=args.rejected_candidates,
         )
         bar.next()
-    res = siting.result
-    gap = "n/a" if res.gap is None else f"{res.gap:.2%}"
-    print(f"{res.model}: {res.status} ({res.solver}), objective {res.objective}, bound {res.bound}, gap {gap}")
-    print(f"new sites: {', '.join(siting.new_sites['id']) or 'none'}")
-    if siting.violations:
-        print(f"small-station rule violations: {len(siting.violations)} (see summary.json)")
-    b, a = summary["before"], summary["after"]
-    print(f"coverage {b['coverage_share']:.1%} → {a['coverage_share']:.1%}; "
-          f"first-due max {b['first_due_max_s']:.0f} s → {a['first_due_max_s']:.0f} s")
+    for line in summary_lines(read_summary(paths["summary"])):
+        print(line)
     print(f"outputs in {out}/")
-    return 0
+    res = siting.result
+    return exit_code_for(res.status, what=f"the {res.model} model", message=res.message)

@@ -42,6 +42,7 @@ from coverage.hydrants.report import (
     after_proposal,
     assess_hydrants,
     counted_points,
+    fill_spacing_gaps,
     in_service_rate,
 )
 from coverage.hydrants.roads import Roads, road_set
@@ -62,6 +63,7 @@ __all__ = [
     "bridge_tunnel_gaps",
     "combine_hydrants",
     "counted_points",
+    "fill_spacing_gaps",
     "hydrant_map",
     "in_service_rate",
     "osm_hydrants",

@@ -1,7 +1,7 @@
 """New hydrant sites: the fewest that cover all road length, or the best ``budget`` of them.
 
 Candidates stand every ``rules.candidate_step_m`` along every road segment in the
-area (the middles of equal pieces, as :func:`coverage.demand.road_demand`
+area (the middles of equal pieces, as :func:`coverage.assess.demand.road_demand`
 places them). Existing hydrants that count are fixed: the road they cover is
 settled before the model is built.
 
@@ -40,7 +40,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.optimize import linprog
 
-from coverage.demand import road_demand
+from coverage.assess.demand import road_demand
 from coverage.engine import Snap
 from coverage.errors import InputError
 from coverage.hydrants.coverage import (

@@ -21,7 +21,7 @@ def _first(values: list[Any]) -> Any:
     return values[0]
 
 
-def simplify(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+def simplify(G: nx.MultiDiGraph, sum_attrs: tuple[str, ...] = ()) -> nx.MultiDiGraph:
     """``ox.simplify_graph`` with signal counts and the first way id kept.
 
     Before merging, each raw edge of ``G`` gets ``signals`` = 1 if its head node is
@@ -29,12 +29,15 @@ def simplify(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     first: it is a throw-away unsimplified graph); merged edges sum it, so signal
     nodes that simplification removes from the middle of a street still count.
     ``osmid`` becomes the id of the first way along the merged edge (u -> v).
+    ``sum_attrs`` are further numeric edge attributes summed along merged edges
+    (the walk model's stair counts).
     Topology is exactly that of ``ox.simplify_graph(G)``.
     """
     for _, v, data in G.edges(data=True):
         data["signals"] = int(G.nodes[v].get("highway") == TRAFFIC_SIGNALS)
     return ox.simplify_graph(
-        G, edge_attr_aggs={"length": sum, "signals": sum, "osmid": _first}
+        G, edge_attr_aggs={"length": sum, "signals": sum, "osmid": _first,
+                           **dict.fromkeys(sum_attrs, sum)}
     )
 
 

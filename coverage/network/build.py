@@ -20,6 +20,7 @@ Every removal is counted, with its reason, in :class:`NetworkReport`.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,10 +38,9 @@ from tqdm.auto import tqdm
 from coverage.errors import InputError
 from coverage.network import cache
 from coverage.network.attributes import normalise_edges, simplify
-from coverage.network.model import NetworkReport, RoadNetwork
+from coverage.network.model import NetworkProfile, NetworkReport, RoadNetwork
 from coverage.network.osm import (
     WAY_TAGS,
-    WayFilter,
     download_graph,
     emergency_filter,
     read_osm_file,
@@ -144,7 +144,7 @@ def _metric_crs(crs: Any) -> pyproj.CRS | None:
     if not parsed.is_projected or not units <= {"metre", "meter"}:
         raise InputError(
             f"crs {crs!r} is not a projected CRS in metres.", source="crs",
-            fix='pass a metric CRS such as "EPSG:4545" (CGCS2000 / 3-degree GK CM 105E), '
+            fix='pass a metric CRS such as "EPSG:4545" (CGCS2000 / 3-degree GK CM 108E), '
             "or None for local UTM.",
         )
     return parsed
@@ -160,6 +160,44 @@ class _Request:
     study_area: BaseGeometry | None
     download: bool
     key_parts: dict[str, Any]
+
+
+#: Longest straight piece of road accepted between two consecutive OSM nodes, m. Real
+#: roads have nodes every few hundred metres at most; a piece thousands of km long is
+#: a misplaced node (e.g. one moved to the North Pole), which would stretch the
+#: projected network over a continent.
+MAX_OSM_SEGMENT_M = 50_000.0
+
+
+def _check_segment_lengths(raw: nx.MultiDiGraph, source: str) -> None:
+    """Refuse a road whose consecutive nodes lie absurdly far apart (a misplaced node)."""
+    long: list[tuple[float, Any, Any, Any]] = []
+    for u, v, data in raw.edges(data=True):
+        length = data.get("length")
+        if length is None:
+            a, b = raw.nodes[u], raw.nodes[v]
+            length = ox.distance.great_circle(a["y"], a["x"], b["y"], b["x"])
+        if not math.isfinite(length) or length > MAX_OSM_SEGMENT_M:
+            long.append((length, u, v, data.get("osmid")))
+    if not long:
+        return
+    # The misplaced node is the one at the end of the most over-long pieces.
+    ends = Counter(n for _, u, v, _ in long for n in (u, v))
+    node_id, _ = ends.most_common(1)[0]
+    length, u, v, way = max((x for x in long if node_id in x[1:3]),
+                            key=lambda x: x[0] if math.isfinite(x[0]) else math.inf)
+    node = raw.nodes[node_id]
+    raise InputError(
+        f"OSM node {node_id} (read as lat {node['y']:.5f}, lon {node['x']:.5f}) is misplaced: "
+        f"way {way} runs {length / 1000:,.0f} km from node {u} to node {v}, and no road is "
+        f"drawn like that (limit {MAX_OSM_SEGMENT_M / 1000:g} km between two nodes).",
+        source=source,
+        fix="correct or delete that node in the extract (JOSM, QGIS), or export the extract again.",
+    )
+
+
+#: File name endings read as OpenStreetMap data (the formats pyosmium reads).
+OSM_FILE_SUFFIXES = (".osm", ".xml", ".pbf", ".osm.bz2", ".osm.gz", ".o5m", ".opl")
 
 
 def _request(
@@ -187,6 +225,15 @@ def _request(
                 "OSM file not found.", source=path,
                 fix="check the path, or download an extract (.osm or .osm.pbf) covering the district.",
             )
+        if not path.name.lower().endswith(OSM_FILE_SUFFIXES):
+            raise InputError(
+                f"{path.name!r} does not end in an OSM file extension ({', '.join(OSM_FILE_SUFFIXES)}).",
+                source=path,
+                fix="pass an OSM extract (.osm XML or .osm.pbf); rename the file if it is one.",
+            )
+        if path.stat().st_size == 0:
+            raise InputError("the OSM file is empty.", source=path,
+                             fix="download or export the extract again.")
         district = None if boundary is None else _as_wgs84_polygon(boundary, "boundary")
         key = {"osm": cache.file_digest(path)}
         return _Request(str(path), path, district,
@@ -261,7 +308,7 @@ def load_network(
     bbox: Sequence[float] | None = None,
     boundary: Any = None,
     buffer_m: float = 1500.0,
-    travel_model: TravelModel = CHINA_URBAN,
+    travel_model: Any = CHINA_URBAN,
     crs: Any = None,
     dem: str | Path | None = None,
     cache_dir: str | Path | None | bool = None,
@@ -287,11 +334,13 @@ def load_network(
     buffer_m : float
         Study area = district buffered by this many metres, so that routes
         leaving and re-entering the district, and stations just outside it, count.
-    travel_model : TravelModel
-        Speeds and restrictions (:data:`~coverage.network.travel.CHINA_URBAN`).
+    travel_model : TravelModel or WalkModel
+        Speeds and restrictions (:data:`~coverage.network.travel.CHINA_URBAN`), or a
+        pedestrian model (:class:`~coverage.network.walk.WalkModel`), which reads
+        the walk ways instead of the drivable ones.
     crs : CRS-like, optional
         Metric CRS of the result, e.g. ``"EPSG:4545"`` (CGCS2000 / 3-degree
-        Gauss-Kruger CM 105E); None projects to the local UTM zone.
+        Gauss-Kruger CM 108E); None projects to the local UTM zone.
     dem : str or Path, optional
         DEM raster for node elevations (needs ``rasterio``), for the travel
         model's uphill penalty.
@@ -320,17 +369,16 @@ def load_network(
         Not exactly one source; missing, corrupt or empty OSM file; boundary not
         a polygon; bad CRS, buffer or DEM; nothing left after filtering.
     """
-    if not isinstance(travel_model, TravelModel):
-        raise InputError(f"travel_model is a {type(travel_model).__name__}.",
-                         source="load_network", fix="pass a TravelModel, e.g. CHINA_URBAN.")
+    profile = _profile(travel_model)
     req = _request(osm, place, polygon, bbox, boundary, buffer_m)
     target_crs = _metric_crs(crs)
     dem_path = None if dem is None else Path(dem)
     dem_crs = None if dem_path is None else _check_dem(dem_path)
     if connectivity not in ("strong", "weak"):
         raise InputError(f"unknown connectivity {connectivity!r}", fix="use 'strong' or 'weak'")
-    way_filter = emergency_filter()
+    way_filter = profile.way_filter
     key = cache.cache_key({
+        "profile": profile.name,
         "connectivity": connectivity,
         **req.key_parts,
         "district": None if req.district is None else shapely.to_wkb(req.district, hex=True),
@@ -353,7 +401,8 @@ def load_network(
                 report=replace(hit["report"], from_cache=True), travel_model=travel_model,
             )
     dem_arg = None if dem_path is None else (dem_path, dem_crs)
-    network = _build(req, way_filter, travel_model, target_crs, dem_arg, buffer_m, progress, connectivity)
+    network = _build(req, profile, travel_model, target_crs, dem_arg, buffer_m, progress,
+                     connectivity)
     if cache_path is not None:
         cache.write(cache_path, key, {
             "graph": network.graph, "crs": network.crs.to_wkt(),
@@ -363,10 +412,24 @@ def load_network(
     return network
 
 
+def _profile(model: Any) -> NetworkProfile:
+    """The drive profile of a TravelModel, or the model's own (the walk model's)."""
+    if isinstance(model, TravelModel):
+        return NetworkProfile(
+            name="drive", way_filter=emergency_filter(), bidirectional=False,
+            what="way drivable by a fire engine", prepare=None, sum_attrs=(),
+            apply=lambda G: apply_travel_model(G, model),
+        )
+    if hasattr(model, "network_profile"):
+        return model.network_profile()
+    raise InputError(f"travel_model is a {type(model).__name__}.", source="load_network",
+                     fix="pass a TravelModel (e.g. CHINA_URBAN) or a WalkModel.")
+
+
 def _build(
     req: _Request,
-    way_filter: WayFilter,
-    model: TravelModel,
+    profile: NetworkProfile,
+    model: Any,
     target_crs: pyproj.CRS | None,
     dem: tuple[Path, Any] | None,
     buffer_m: float,
@@ -379,18 +442,24 @@ def _build(
     with stages:
         stages.set_postfix_str("reading OSM")
         if req.download:
-            raw = download_graph(req.study_area, way_filter, source=req.source)
+            raw = download_graph(req.study_area, profile.way_filter, source=req.source,
+                                 network_type="walk" if profile.bidirectional else "drive")
         else:
             bounds = None if req.study_area is None else req.study_area.bounds
-            raw, stats = read_osm_file(req.osm, way_filter, bbox=bounds, progress=progress)
+            raw, stats = read_osm_file(req.osm, profile.way_filter, bbox=bounds,
+                                       progress=progress, bidirectional=profile.bidirectional,
+                                       what=profile.what)
             _add(dropped_edges, "OSM ways without two consecutive nodes in the file (ways)",
                  stats.incomplete)
             _add(dropped_edges, "OSM ways cut to the part whose nodes are in the file (ways)",
                  stats.clipped)
+        _check_segment_lengths(raw, req.source)
         stages.update()
 
         stages.set_postfix_str("simplifying")
-        G = simplify(raw)
+        if profile.prepare is not None:
+            raw = profile.prepare(raw)
+        G = simplify(raw, profile.sum_attrs)
         if G.number_of_edges() == 0:  # e.g. a lone ring road, which osmnx removes
             raise InputError(
                 "osmnx found no street network in the roads read (isolated rings only).",
@@ -428,7 +497,7 @@ def _build(
         stages.update()
 
         stages.set_postfix_str("travel model")
-        G, drops = apply_travel_model(G, model)
+        G, drops = profile.apply(G)
         for reason, n in drops.items():
             _add(dropped_edges, reason, n)
         stages.update()

@@ -6,6 +6,7 @@ normalised edge attributes documented here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -90,3 +91,41 @@ class RoadNetwork:
     boundary: BaseGeometry | None
     report: NetworkReport
     travel_model: Any = field(default=None)
+
+
+@dataclass(frozen=True)
+class NetworkProfile:
+    """Who travels the network: which OSM ways to read and how to time them.
+
+    :func:`~coverage.network.load_network` builds the fire-engine profile from a
+    :class:`~coverage.network.travel.TravelModel`; a travel model with a
+    ``network_profile()`` method (the walk model,
+    :class:`~coverage.network.walk.WalkModel`) supplies its own.
+
+    Attributes
+    ----------
+    name : str
+        ``"drive"`` or ``"walk"``; part of the cache key.
+    way_filter : object
+        A :class:`~coverage.network.osm.WayFilter`.
+    bidirectional : bool
+        Both directions of one-way ways (True for walking).
+    what : str
+        What the filter keeps, for "the file has no ..." errors.
+    prepare : callable or None
+        ``prepare(G)`` on the raw unsimplified graph (WGS84, osmnx ``reversed``
+        and ``length`` on edges), before simplification; sets per-edge counts.
+    sum_attrs : tuple of str
+        Edge attributes ``prepare`` sets, summed when edges are merged.
+    apply : callable
+        ``apply(G) -> (G, dropped)``: sets ``travel_s`` and ``speed_kph`` and
+        removes impassable edges, counting them per reason.
+    """
+
+    name: str
+    way_filter: Any
+    bidirectional: bool
+    what: str
+    prepare: Callable[[nx.MultiDiGraph], nx.MultiDiGraph] | None
+    sum_attrs: tuple[str, ...]
+    apply: Callable[[nx.MultiDiGraph], tuple[nx.MultiDiGraph, dict[str, int]]]

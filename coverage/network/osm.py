@@ -55,6 +55,7 @@ __all__ = [
 WAY_TAGS: tuple[str, ...] = (
     "highway", "name", "oneway", "maxspeed", "maxheight", "access", "motor_vehicle",
     "motorcar", "emergency", "psv", "service", "bridge", "tunnel", "width", "lanes", "layer",
+    "step_count", "incline",
 )
 
 
@@ -205,6 +206,18 @@ def _longest_present_run(way: Any) -> list[int]:
     return best
 
 
+class NoRoadsError(InputError):
+    """The OSM file has no drivable way (in the study area, when one is given)."""
+
+
+class InvalidCoordinates(Exception):
+    """Nodes of drivable ways whose coordinates are out of range or not numbers."""
+
+    def __init__(self, node_ids: list[int]) -> None:
+        self.node_ids = node_ids
+        super().__init__(f"{len(node_ids)} node(s)")
+
+
 def _extract(
     src: Path,
     dst: Path,
@@ -225,12 +238,14 @@ def _extract(
     )
     ways: list[Any] = []
     node_ids: set[int] = set()
+    referenced: set[int] = set()  # every node a drivable way names, for the coordinate check
     clipped = incomplete = 0
     with tqdm(desc="Filtering OSM ways", unit=" ways", disable=not progress, leave=False) as bar:
         for way in processor:
             bar.update()
             if not way_filter.matches(dict(way.tags)):
                 continue
+            referenced.update(n.ref for n in way.nodes)
             refs = _longest_present_run(way)
             if len(refs) < 2:
                 incomplete += 1
@@ -250,10 +265,15 @@ def _extract(
             # A Python set beats osmium's IdFilter here: its dense id bitmap is slow
             # to build for the sparse 10-digit ids of a district extract.
             nodes = osmium.FileProcessor(str(src), osmium.osm.NODE)
+            invalid: list[int] = []
             for node in tqdm(nodes, desc="Copying OSM nodes", unit=" nodes",
                              disable=not progress, leave=False):
                 if node.id in node_ids:
                     writer.add_node(node)
+                elif node.id in referenced and not node.location.valid():
+                    invalid.append(node.id)
+            if invalid:
+                raise InvalidCoordinates(invalid)
         for way in ways:
             writer.add_way(way)
     return ExtractStats(len(ways), clipped, incomplete)
@@ -265,6 +285,8 @@ def read_osm_file(
     *,
     bbox: Sequence[float] | None = None,
     progress: bool = True,
+    bidirectional: bool = False,
+    what: str = "way drivable by a fire engine",
 ) -> tuple[nx.MultiDiGraph, ExtractStats]:
     """Unsimplified osmnx graph (WGS84) of the filtered ways of an OSM file.
 
@@ -278,6 +300,10 @@ def read_osm_file(
         WGS84 degrees; ways with no node inside are skipped.
     progress : bool
         Show a tqdm bar over the ways read.
+    bidirectional : bool
+        Build both directions of one-way ways (walking ignores one-way rules).
+    what : str
+        What the filter keeps, for the error message when nothing passes.
 
     Returns
     -------
@@ -301,6 +327,21 @@ def read_osm_file(
         xml = Path(tmp) / "roads.osm"
         try:
             stats = _extract(path, xml, way_filter, bbox, progress)
+        except osmium.InvalidLocationError as exc:  # "nan", "", "999" as lat/lon
+            raise InputError(
+                f"a node has a coordinate that is not a valid latitude/longitude ({exc}).",
+                source=path,
+                fix="repair or delete that node (lat within ±90, lon within ±180), or export the "
+                "extract again.",
+            ) from None
+        except InvalidCoordinates as exc:
+            ids = ", ".join(str(i) for i in exc.node_ids[:5])
+            raise InputError(
+                f"{len(exc.node_ids)} node(s) of drivable roads have no valid coordinates "
+                f"(node {ids}{' ...' if len(exc.node_ids) > 5 else ''}).", source=path,
+                fix="repair or delete those nodes (lat within ±90, lon within ±180), or export "
+                "the extract again.",
+            ) from None
         except RuntimeError as exc:
             raise InputError(
                 f"cannot be read as OSM data ({exc}).", source=path,
@@ -308,21 +349,24 @@ def read_osm_file(
             ) from exc
         if stats.ways == 0:
             where = "" if bbox is None else f" inside the study area {tuple(round(b, 5) for b in bbox)}"
-            raise InputError(
-                f"has no way drivable by a fire engine{where}.", source=path,
+            raise NoRoadsError(
+                f"has no {what}{where}.", source=path,
                 fix="use an extract that covers the district's roads (highway=* ways), "
                 "or check that the boundary is in the same place (WGS84, not GCJ-02).",
             )
         with osm_tag_settings():
-            G = ox.graph_from_xml(xml, simplify=False, retain_all=True)
+            G = ox.graph_from_xml(xml, simplify=False, retain_all=True, bidirectional=bidirectional)
     return G, stats
 
 
-def download_graph(polygon: Any, way_filter: WayFilter, *, source: str) -> nx.MultiDiGraph:
+def download_graph(
+    polygon: Any, way_filter: WayFilter, *, source: str, network_type: str = "drive"
+) -> nx.MultiDiGraph:
     """Unsimplified graph (WGS84) of the filtered ways inside ``polygon``, from Overpass.
 
     Calls ``ox.graph_from_polygon(polygon, custom_filter=way_filter.overpass(),
-    truncate_by_edge=True, simplify=False, retain_all=True)``; simplification and
+    truncate_by_edge=True, simplify=False, retain_all=True)``; ``network_type="walk"``
+    makes osmnx build both directions of one-way ways. Simplification and
     connectivity are done by the caller, as for files.
 
     Raises
@@ -333,7 +377,7 @@ def download_graph(polygon: Any, way_filter: WayFilter, *, source: str) -> nx.Mu
     with osm_tag_settings():
         try:
             return ox.graph_from_polygon(
-                polygon, network_type="drive", custom_filter=way_filter.overpass(),
+                polygon, network_type=network_type, custom_filter=way_filter.overpass(),
                 simplify=False, retain_all=True, truncate_by_edge=True,
             )
         except (OSError, ValueError) as exc:  # osmnx response errors are ValueErrors

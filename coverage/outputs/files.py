@@ -1,7 +1,10 @@
 """Atomic file writers: the ground floor of the output layer.
 
 Every writer goes through a temporary file in the target folder and
-``os.replace``, so a crash never leaves a half-written output. This module
+``os.replace``, so a crash never leaves a half-written output. A whole run is
+written with :func:`run_folder`: into a temporary sibling folder that replaces
+the output folder in one rename at the end, so the folder always holds one
+complete run (the previous one, or the new one), never a mix. This module
 imports nothing of the project, so every other output module can use it.
 """
 
@@ -9,7 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +23,18 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-__all__ = ["atomic_path", "atomic_write", "to_rfc7946", "write_geojson", "write_json"]
+__all__ = [
+    "atomic_path",
+    "atomic_write",
+    "is_run_folder",
+    "run_folder",
+    "to_rfc7946",
+    "write_geojson",
+    "write_json",
+]
+
+#: A folder holding one of these files is the output of an earlier run, which a new run may replace.
+RUN_MARKERS = ("summary.json", "plan.json")
 
 
 @contextmanager
@@ -36,13 +53,108 @@ def atomic_path(path: str | Path, *, suffix: str = ""):
     try:
         yield Path(tmp)
         # mkstemp-style files are 0600; outputs are ordinary user files, so honour the umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def is_run_folder(path: str | Path) -> bool:
+    """True for a missing or empty folder, or one holding an earlier run's outputs."""
+    path = Path(path)
+    if not path.exists():
+        return True
+    if not path.is_dir():
+        return False
+    return not any(path.iterdir()) or any((path / m).is_file() for m in RUN_MARKERS)
+
+
+class _Terminated(SystemExit):
+    """SIGTERM, raised as an exception so that temporary files are cleaned up."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated(128 + signum)
+
+
+@contextmanager
+def _terminate_as_exception():
+    """While the block runs, SIGTERM raises (exit code 143) instead of killing the process outright.
+
+    Only in the main thread and only when nobody else handles SIGTERM.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, _raise_terminated):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM back for a few system calls; they arrive when the block ends."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextmanager
+def run_folder(path: str | Path):
+    """Write a whole run into a temporary sibling folder, then swap it in for ``path``.
+
+    Yields the temporary folder (``.<name>.<random>.partial`` beside ``path``).
+    When the block ends without error, the folder replaces ``path`` by renames:
+    ``path`` then holds the new run and nothing of the old one. On an error, a
+    Ctrl-C or a SIGTERM the temporary folder is removed and ``path`` keeps the
+    previous complete run (or stays absent).
+
+    The caller must make sure ``path`` holds nothing but an earlier run
+    (:func:`is_run_folder`): its old content is deleted.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        with _terminate_as_exception():
+            yield tmp
+            os.chmod(tmp, 0o777 & ~_umask())
+            with _signals_deferred():
+                _swap(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _swap(new: Path, path: Path) -> None:
+    if not path.exists():
+        os.rename(new, path)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    os.rmdir(old)
+    os.rename(path, old)
+    try:
+        os.rename(new, path)
+    except BaseException:
+        os.rename(old, path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def atomic_write(path: str | Path, data: str | bytes) -> Path:

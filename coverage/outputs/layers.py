@@ -36,8 +36,37 @@ metres, ``_km2`` square kilometres, ``_min`` minutes):
     ``floor_area_m2``, ``levels`` and ``highrise``.
 ``uncovered``
     The demand points with ``covered == False`` (same properties).
+``allocation_lines``
+    ArcGIS Location-Allocation "Lines": a straight line from each reached
+    demand point to its first-due station: ``demand_id``, ``facility_id``,
+    ``facility_name``, ``travel_s``, ``weight``, ``covered``.
 ``hydrants``, ``hydrant_gaps``, ``proposed_hydrants``
     Hydrant results, with the properties the hydrant analysis gives them.
+
+A placement run (``site``, ``plan``) adds (:func:`placement_layers`):
+
+``sites``
+    The chosen new sites: ``id`` (candidate id), ``name`` (from its road),
+    ``type``, ``status``, ``road_name``, ``road_class``.
+``candidates``
+    Every candidate site: ``id``, ``road_name``, ``road_class``, ``source``
+    (``network``/``user``), ``chosen``.
+``facilities``
+    ArcGIS Location-Allocation "Facilities": existing stations and candidates in
+    one layer: ``facility_id``, ``name``, ``facility_type`` (``required`` = an
+    existing station kept, ``chosen`` = a new site chosen, ``candidate`` = a
+    site not chosen, ``closed`` = an existing station the model closed),
+    ``station_type``, ``road_name``.
+``unreachable_demand``
+    Demand points no station or candidate reaches within the threshold:
+    ``demand_id``, ``weight``, ``road_name``, ``highway``.
+
+and the table ``travel_matrix.csv`` (:func:`travel_matrix_table`): the
+facility × demand travel-time matrix in long format (ArcGIS OD cost matrix
+"Lines" without geometry), one row per pair within the matrix cutoff:
+``facility_id``, ``facility_type``, ``demand_id``, ``travel_s``. Pairs beyond the
+cutoff are not listed (they cannot serve the demand point). CSV, not Parquet:
+it needs no extra dependency and every GIS and spreadsheet tool reads it.
 
 GeoJSON files follow RFC 7946: WGS84 longitude/latitude, exterior rings
 counter-clockwise, no ``crs`` member. GCJ-02 copies (for overlaying on Amap
@@ -57,22 +86,27 @@ import pyproj
 import shapely
 from shapely.ops import substring
 
+from coverage.assess.districts import dissolve_cells
+from coverage.assess.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.coordsys import from_wgs84
 from coverage.errors import InputError
-from coverage.isochrones import DEFAULT_BREAKS_MIN, service_areas
 from coverage.outputs.files import atomic_path, atomic_write, write_geojson
+from coverage.outputs.summary import unreachable_demand
 
 __all__ = [
     "LAYER_ORDER",
     "METRIC_ROWS",
+    "allocation_lines",
     "assessment_layers",
     "band_labels",
     "first_due_roads",
     "hydrant_layers",
     "metrics_table",
+    "placement_layers",
     "service_breaks_min",
     "station_changes",
     "station_table",
+    "travel_matrix_table",
     "write_csv",
     "write_gcj02_copies",
     "write_geopackage",
@@ -85,21 +119,32 @@ LAYER_ORDER: tuple[str, ...] = (
     "response_rings",
     "service_areas",
     "districts",
+    "district_pieces",
+    "no_access",
+    "worst_first_due",
+    "highrise",
+    "highrise_no_aerial_access",
     "roads",
     "demand",
     "uncovered",
+    "unreachable_demand",
+    "allocation_lines",
     "hydrant_gaps",
     "hydrants",
     "proposed_hydrants",
+    "candidates",
+    "facilities",
     "stations",
+    "sites",
 )
 
 _STATION_COLUMNS = [
     "id", "name", "type", "status", "district_km2", "area_cap_km2", "over_cap",
     "protection_radius_m", "farthest_travel_s", "max_first_due_s", "snap_m",
+    "pieces", "main_piece_share", "detached_farthest_m",
 ]
 _DEMAND_COLUMNS = [
-    "weight", "highway", "name", "first_due_s", "first_due_station",
+    "demand_id", "weight", "highway", "name", "first_due_s", "first_due_station",
     "second_due_s", "second_due_station", "response_s", "covered",
     "id", "floor_area_m2", "levels", "highrise",
 ]
@@ -152,9 +197,12 @@ def first_due_roads(assessment, breaks_min: Sequence[float] | None = None) -> gp
     """
     breaks = list(breaks_min) if breaks_min is not None else service_breaks_min(assessment)
     index = assessment.index
-    snap = assessment.demand_set.snap
-    seconds = assessment.demand["first_due_s"].to_numpy(float)
-    station = assessment.demand["first_due_station"].astype(object).fillna("").to_numpy()
+    # Road samples, whatever the demand: the land grid has no road positions.
+    road_set = getattr(assessment, "road_set", assessment.demand_set)
+    samples = assessment.road_samples() if hasattr(assessment, "road_samples") else assessment.demand
+    snap = road_set.snap
+    seconds = samples["first_due_s"].to_numpy(float)
+    station = samples["first_due_station"].astype(object).fillna("").to_numpy()
     labels = band_labels(breaks)
     if len(seconds) == 0:
         return gpd.GeoDataFrame(
@@ -240,11 +288,12 @@ def assessment_layers(
     net = assessment.network
     area = net.boundary if net.boundary is not None else net.study_area
     ids = assessment.stations["id"].astype(str).tolist()
+    land = getattr(assessment, "land_set", assessment.demand_set)
     rings = service_areas(
-        assessment.demand_set.cells, assessment.times, ids, crs=net.crs,
+        land.cells, getattr(assessment, "land_times", assessment.times), ids, crs=net.crs,
         breaks_min=breaks, rings=True, dissolve=True,
     ).drop(columns="station_id")
-    demand = assessment.demand
+    demand = assessment.demand.assign(demand_id=np.arange(len(assessment.demand)))
     demand = demand[[c for c in _DEMAND_COLUMNS if c in demand] + [demand.geometry.name]]
     layers = {
         "boundary": gpd.GeoDataFrame(
@@ -256,11 +305,190 @@ def assessment_layers(
         "service_areas": assessment.service_areas,
         "response_rings": rings[~rings.geometry.is_empty],
         "demand": demand,
-        "uncovered": demand[~demand["covered"].astype(bool)],
+        "uncovered": (uncovered_land(assessment) if getattr(assessment.demand_set, "kind", "") == "land"
+                      else demand[~demand["covered"].astype(bool)]),
+        "allocation_lines": allocation_lines(assessment),
     }
     if roads:
         layers["roads"] = first_due_roads(assessment, breaks)
+    layers.update(access_layers(assessment))
     return {k: v.to_crs(4326).reset_index(drop=True) for k, v in layers.items()}
+
+
+def allocation_lines(assessment) -> gpd.GeoDataFrame:
+    """Straight lines from each reached demand point to its first-due station (network CRS).
+
+    The "Lines" output of ArcGIS Location-Allocation; see the module docstring
+    for the fields. Unreached demand points have no line.
+    """
+    demand = assessment.demand
+    st = assessment.stations
+    where = dict(zip(st["id"].astype(str), st.geometry, strict=True))
+    names = dict(zip(st["id"].astype(str), st["name"].astype(str), strict=True)) if "name" in st else {}
+    station = demand["first_due_station"].astype(object)
+    reached = station.notna().to_numpy() & station.astype(str).isin(set(where)).to_numpy()
+    rows = np.flatnonzero(reached)
+    ids = station.iloc[rows].astype(str).to_numpy()
+    origins = demand.geometry.values[rows]
+    targets = np.asarray([where[i] for i in ids], dtype=object)
+    lines = shapely.linestrings(
+        np.stack([shapely.get_coordinates(origins), shapely.get_coordinates(targets)], axis=1)
+    ) if len(rows) else np.asarray([], dtype=object)
+    return gpd.GeoDataFrame(
+        {
+            "demand_id": rows,
+            "facility_id": ids,
+            "facility_name": [names.get(i, i) for i in ids],
+            "travel_s": demand["first_due_s"].to_numpy(float)[rows],
+            "weight": demand["weight"].to_numpy(float)[rows],
+            "covered": demand["covered"].astype(bool).to_numpy()[rows],
+        },
+        geometry=lines, crs=assessment.network.crs,
+    )
+
+
+def _facility_types(run) -> tuple[list[str], list[str]]:
+    """Column ids of the placement problem and the ArcGIS facility type of each."""
+    ids = [str(i) for i in run.problem.candidate_ids]
+    closed = {ids[int(c)] for c in run.result.closed_existing}
+    existing = set(run.before.stations["id"].astype(str))
+    chosen = set(run.new_sites["id"].astype(str))
+    types = [
+        ("closed" if i in closed else "required") if i in existing
+        else ("chosen" if i in chosen else "candidate")
+        for i in ids
+    ]
+    return ids, types
+
+
+def placement_layers(run, rejected=None) -> dict[str, gpd.GeoDataFrame]:
+    """The layers a placement run adds: ``sites``, ``candidates``, ``facilities``, ``unreachable_demand``.
+
+    Parameters
+    ----------
+    run : SitingRun
+        From :func:`coverage.siting.site_stations`.
+    rejected : GeoDataFrame, optional
+        Candidates a named site rule removed before the model, with ``excluded_by``;
+        added to ``candidates`` with ``chosen`` false. Candidates the model saw have
+        an empty ``excluded_by``.
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        In WGS84; fields in the module docstring.
+    """
+    sites = run.new_sites
+    sites = sites[[c for c in ("id", "name", "type", "status", "road_name", "road_class") if c in sites]
+                  + [sites.geometry.name]]
+    cands = run.candidates
+    cands = cands.assign(excluded_by=cands["excluded_by"].fillna("") if "excluded_by" in cands else "")
+    if rejected is not None and len(rejected):
+        rejected = rejected.to_crs(cands.crs).assign(chosen=False)
+        cands = gpd.GeoDataFrame(pd.concat([cands, rejected], ignore_index=True),
+                                 geometry=cands.geometry.name, crs=cands.crs)
+    cands = cands[[c for c in ("id", "road_name", "road_class", "source", "chosen", "excluded_by")
+                   if c in cands] + [cands.geometry.name]]
+    _, unreachable = unreachable_demand(run.before, run.result.uncoverable)
+    return {
+        "sites": sites.to_crs(4326).reset_index(drop=True),
+        "candidates": cands.to_crs(4326).reset_index(drop=True),
+        "facilities": facilities_layer(run),
+        "unreachable_demand": unreachable,
+    }
+
+
+def facilities_layer(run) -> gpd.GeoDataFrame:
+    """Existing stations and candidate sites in one layer with ``facility_type`` (WGS84)."""
+    st = run.before.stations.to_crs(4326)
+    cands = run.candidates.to_crs(4326)
+    chosen_names = dict(zip(run.new_sites["id"].astype(str), run.new_sites["name"], strict=True))
+    closed = {str(run.problem.candidate_ids[int(c)]) for c in run.result.closed_existing} if run.problem else set()
+    road = cands["road_name"] if "road_name" in cands else pd.Series(None, index=cands.index)
+    frame = pd.DataFrame({
+        "facility_id": list(st["id"].astype(str)) + list(cands["id"].astype(str)),
+        "name": list(st["name"].astype(str) if "name" in st else st["id"].astype(str))
+        + [chosen_names.get(str(i), f"{r or 'unnamed road'} (candidate {i})")
+           for i, r in zip(cands["id"], road, strict=True)],
+        "facility_type": ["closed" if str(i) in closed else "required" for i in st["id"]]
+        + ["chosen" if c else "candidate" for c in cands["chosen"].astype(bool)],
+        "station_type": list(st["type"].astype(str)) + [None] * len(cands),
+        "road_name": [None] * len(st) + list(road),
+    })
+    for i, sid in enumerate(chosen_names):
+        frame.loc[frame["facility_id"] == sid, "station_type"] = str(run.new_sites["type"].iloc[i])
+    geometry = list(st.geometry) + list(cands.geometry)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
+
+
+def travel_matrix_table(run) -> pd.DataFrame:
+    """The facility × demand travel-time matrix in long format (see the module docstring).
+
+    Rows are ordered by demand point, then facility; travel times in seconds.
+    """
+    import scipy.sparse as sp
+
+    ids, types = _facility_types(run)
+    cost = run.problem.cost
+    if sp.issparse(cost):
+        coo = sp.coo_array(cost)
+        rows, cols, vals = coo.row, coo.col, coo.data
+    else:
+        cost = np.asarray(cost, dtype=float)
+        rows, cols = np.nonzero(np.isfinite(cost))
+        vals = cost[rows, cols]
+    order = np.lexsort((cols, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    return pd.DataFrame({
+        "facility_id": np.asarray(ids, dtype=object)[cols],
+        "facility_type": np.asarray(types, dtype=object)[cols],
+        "demand_id": rows.astype(np.int64),
+        "travel_s": np.round(vals.astype(float), 1),
+    })
+def uncovered_land(assessment) -> gpd.GeoDataFrame:
+    """Land demand not reached within the standard, dissolved per first-due station (network CRS).
+
+    Columns ``first_due_station``, ``first_due_s`` and ``second_due_s`` (the slowest
+    cell), ``weight`` (m² of land); one (multi)polygon per station instead of a point per cell.
+    """
+    dem = assessment.demand
+    miss = ~dem["covered"].astype(bool).to_numpy()
+    station = dem["first_due_station"].astype(object).fillna("unreached").to_numpy()
+    keys = sorted(set(station[miss]))
+    polys = dissolve_cells(assessment.demand_set.cells, np.where(miss, station, None), keys)
+    frame = dem[miss].assign(first_due_station=station[miss])
+    agg = frame.groupby("first_due_station").agg(
+        first_due_s=("first_due_s", "max"), second_due_s=("second_due_s", "max"), weight=("weight", "sum")
+    ).reindex(keys)
+    return gpd.GeoDataFrame(
+        {"first_due_station": keys, **{c: agg[c].to_numpy() for c in agg.columns}},
+        geometry=polys, crs=assessment.network.crs,
+    )
+
+
+def access_layers(assessment) -> dict[str, gpd.GeoDataFrame]:
+    """The access model's layers (network CRS): ``no_access`` zones (车进不去), ``district_pieces``,
+    ``worst_first_due`` (the point that sets the worst first-due time, with its road), and
+    ``highrise`` / ``highrise_no_aerial_access`` when buildings were assessed.
+
+    Empty dict for an assessment without them.
+    """
+    out = {}
+    if getattr(assessment, "no_access", None) is not None:
+        out["no_access"] = assessment.no_access
+    if getattr(assessment, "district_pieces", None) is not None:
+        out["district_pieces"] = assessment.district_pieces
+    highrise = getattr(assessment, "highrise", None)
+    if highrise is not None:
+        out["highrise"] = highrise
+        out["highrise_no_aerial_access"] = highrise[~highrise["aerial_access"].astype(bool)]
+    worst = assessment.metrics.get("worst_first_due")
+    if worst:
+        props = {k: [v] for k, v in worst.items() if k not in ("x", "y", "lon", "lat")}
+        out["worst_first_due"] = gpd.GeoDataFrame(
+            props, geometry=[shapely.Point(worst["x"], worst["y"])], crs=assessment.network.crs
+        )
+    return out
 
 
 def station_changes(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -367,7 +595,7 @@ def write_geopackage(
     crs : CRS-like
         Output CRS: ``"EPSG:4326"`` (WGS84, default), ``"EPSG:4490"`` (CGCS2000),
         or a projected CRS such as ``"EPSG:4545"`` (CGCS2000 / 3-degree
-        Gauss-Kruger CM 105E, for Chongqing).
+        Gauss-Kruger CM 108E, for Chongqing).
 
     Returns
     -------

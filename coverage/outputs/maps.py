@@ -10,9 +10,18 @@ by side (synchronised pan and zoom) for placement results.
 Basemaps: OpenStreetMap (default), Amap (高德, in GCJ-02: every overlay is then
 shifted WGS84 → GCJ-02 so it lands on the right street), or none (offline).
 
+Encodings, one meaning each: colour from green to red is first-due *time*
+(roads, service-area rings); station *type* is marker size and a purple/teal/
+blue hue; a district *over its area cap* is a thick black dashed outline;
+station *status* is the marker outline (proposed: dashed black; closed: grey);
+hydrant gaps are dotted cyan. Tooltips give times, lengths and areas in a
+planner's units (:mod:`coverage.outputs.words`).
+
 :func:`map_html` renders a map to one HTML string. By default it copies the
 Leaflet scripts (vendored in ``coverage/static``) into the page, so the file
 works offline and where public CDNs are blocked, and refers to no local file.
+The maps are :class:`OfflineMap` / :class:`OfflineDualMap`, whose Jupyter
+display is that same page, so notebook maps work offline too.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from matplotlib.colors import to_hex
 
 from coverage.coordsys import from_wgs84
 from coverage.errors import InputError
+from coverage.outputs import words
 from coverage.outputs.files import atomic_write
 from coverage.outputs.layers import (
     assessment_layers,
@@ -50,12 +60,18 @@ from coverage.presets import GB50974, STATION_TYPES
 
 __all__ = [
     "BASEMAPS",
+    "DISTRICT_STYLE",
+    "TYPE_COLOURS",
+    "TYPE_RADIUS",
     "LAYER_NAMES",
     "Basemap",
+    "OfflineDualMap",
+    "OfflineMap",
     "assessment_map",
     "before_after_map",
     "coverage_map",
     "map_html",
+    "new_map",
     "save_map",
 ]
 
@@ -96,6 +112,10 @@ LAYER_NAMES: Mapping[str, str] = {
     "boundary": "Study boundary",
     "response_rings": "Service-area rings (first-due)",
     "districts": "Station districts",
+    "no_access": "No vehicle access (车进不去)",
+    "worst_first_due": "Worst first-due point",
+    "highrise": "High-rises: aerial reach",
+    "highrise_no_aerial_access": "High-rises with no aerial access",
     "roads": "Roads by first-due time",
     "uncovered": "Uncovered demand",
     "hydrant_gaps": "Hydrant gaps",
@@ -104,22 +124,34 @@ LAYER_NAMES: Mapping[str, str] = {
     "stations": "Stations",
 }
 
+# One meaning, one encoding. Colour from green to red is *time* only (roads and
+# rings). Station *type* is marker size and a purple-to-blue hue; a district *over
+# its area cap* is a thick dashed outline; *status* is the marker's outline.
 TYPE_COLOURS: Mapping[str, str] = {
-    "level1": "#b2182b",
-    "level2": "#f46d43",
-    "special": "#762a83",
-    "small": "#2166ac",
+    "level1": "#3f007d",
+    "level2": "#6a51a3",
+    "special": "#01665e",
+    "small": "#4393c3",
 }
+#: Marker radius (px) by station type: bigger station, bigger dot.
+TYPE_RADIUS: Mapping[str, int] = {"level1": 12, "level2": 10, "special": 11, "small": 7}
 _OTHER_TYPE = "#555555"
+_OTHER_RADIUS = 8
 _UNREACHABLE = "#000000"
 _STATUS_STYLE = {
-    "existing": {"color": "#000000", "weight": 2, "fillOpacity": 0.95},
-    "proposed": {"color": "#00a651", "weight": 4, "fillOpacity": 0.95, "dashArray": "4 3"},
+    "existing": {"color": "#ffffff", "weight": 2, "fillOpacity": 0.95},
+    "proposed": {"color": "#000000", "weight": 4, "fillOpacity": 0.95, "dashArray": "4 3"},
     "closed": {"color": "#777777", "weight": 2, "fillOpacity": 0.25, "dashArray": "2 3"},
 }
+#: District outlines: within the cap, or over it.
+DISTRICT_STYLE: Mapping[str, Mapping] = {
+    "within": {"color": "#4a6d8c", "weight": 1.5, "fillOpacity": 0.02},
+    "over": {"color": "#111111", "weight": 4, "dashArray": "10 6", "fillColor": "#111111", "fillOpacity": 0.08},
+}
+_GAP_COLOUR = "#00a6ca"
 
 # Folium asset name -> vendored file under coverage/static (see its README).
-_STATIC = Path(__file__).parent / "static"
+_STATIC = Path(__file__).resolve().parents[1] / "static"
 _VENDORED = {
     "leaflet": "leaflet/leaflet.js",
     "leaflet_css": "leaflet/leaflet.css",
@@ -184,6 +216,28 @@ def _popup(gdf: gpd.GeoDataFrame, fields: Sequence[tuple[str, str]]) -> folium.G
     return folium.GeoJsonPopup(names, aliases=aliases, localize=True) if names else None
 
 
+_TEXT = {"_s": words.duration, "_m": words.distance, "_km2": words.area}
+
+
+def _with_text(gdf: gpd.GeoDataFrame, fields: Sequence[tuple[str, str]]):
+    """Numbers in tooltips as a planner writes them: ``first_due_s`` 177.5 → "2:57 min".
+
+    Each timed, metric or area field present gets a text twin (``<field>_text``)
+    that the tooltip shows instead of the raw float.
+    """
+    out, shown = gdf, []
+    for field, alias in fields:
+        fmt = next((f for suffix, f in _TEXT.items() if field.endswith(suffix)), None)
+        if fmt is None or field not in gdf.columns or gdf[field].dtype.kind not in "fiu":
+            shown.append((field, alias))
+            continue
+        if out is gdf:
+            out = gdf.copy()
+        out[f"{field}_text"] = [fmt(v) for v in gdf[field]]
+        shown.append((f"{field}_text", alias))
+    return out, shown
+
+
 def _geojson(
     gdf: gpd.GeoDataFrame,
     name: str,
@@ -196,6 +250,8 @@ def _geojson(
     marker: folium.Circle | folium.CircleMarker | None = None,
     show: bool = True,
 ) -> folium.GeoJson:
+    gdf, tooltip = _with_text(gdf, tooltip)
+    gdf, popup = _with_text(gdf, popup)
     columns = list(dict.fromkeys([f for f, _ in tooltip] + [f for f, _ in popup] + list(style_columns)))
     return folium.GeoJson(
         _for_display(gdf, coord_system, columns),
@@ -211,7 +267,10 @@ def _geojson(
 
 
 def _station_label(row) -> str:
-    return html.escape(str(row.get("id", "")))
+    """Stations are labelled by name (new sites: ``"嘉滨路 (new small station 1)"``), else id."""
+    name = row.get("name")
+    text = name if isinstance(name, str) and name.strip() else row.get("id", "")
+    return html.escape(str(text))
 
 
 def _status_of(stations: gpd.GeoDataFrame) -> np.ndarray:
@@ -264,31 +323,43 @@ class _Legend(MacroElement):
 
 def _legend_html(title: str, labels: list[str], colours: list[str], layers: Mapping, radius_m: float) -> str:
     parts = [f"<details open><summary><b>{html.escape(title)}</b></summary>"]
-    if "roads" in layers or "response_rings" in layers:
-        parts.append("<h5>First-due travel time</h5>")
+    if "roads" in layers:
+        parts.append("<h5>Roads: first-due travel time</h5>")
         parts += [
             f'<div><span class="ln" style="border-color:{c}"></span>{html.escape(lab)}</div>'
             for lab, c in zip(labels, colours, strict=True)
         ]
+    if "response_rings" in layers:
+        parts.append("<h5>Service-area rings (first-due, all stations)</h5>")
+        parts += [
+            f'<div><span class="sw" style="background:{c};opacity:0.6"></span>{html.escape(lab)}</div>'
+            for lab, c in zip(labels[:-1], colours[:-1], strict=True)
+        ]
     if "stations" in layers:
         st = layers["stations"]
         types = sorted(set(st["type"].astype(str))) if "type" in st else []
-        parts.append("<h5>Stations</h5>")
+        parts.append("<h5>Stations: type by size and hue</h5>")
         for t in types:
             zh = STATION_TYPES[t].name_zh if t in STATION_TYPES else ""
             colour = TYPE_COLOURS.get(t, _OTHER_TYPE)
-            parts.append(f'<div><span class="dot" style="background:{colour}"></span>{html.escape(t)} {zh}</div>')
+            size = 2 * TYPE_RADIUS.get(t, _OTHER_RADIUS)
+            parts.append(f'<div><span class="dot" style="background:{colour};width:{size}px;height:{size}px;'
+                         f'border-color:{colour}"></span>{html.escape(t)} {zh}</div>')
         for status in sorted(set(_status_of(st))):
             s = _STATUS_STYLE.get(status, _STATUS_STYLE["existing"])
             dash = "dashed" if "dashArray" in s else "solid"
+            edge = "#000" if s["color"] == "#ffffff" else s["color"]
             parts.append(
-                f'<div><span class="dot" style="background:#fff;border:2px {dash} {s["color"]}"></span>'
+                f'<div><span class="dot" style="background:#bbb;border:2px {dash} {edge}"></span>'
                 f"{html.escape(status)}</div>"
             )
     if "districts" in layers:
+        over, within = DISTRICT_STYLE["over"], DISTRICT_STYLE["within"]
         parts.append(
-            '<h5>Districts</h5><div><span class="sw" style="border:2px solid #d73027"></span>over area cap</div>'
-            '<div><span class="sw" style="border:2px solid #4575b4"></span>within cap</div>'
+            "<h5>Station districts</h5>"
+            f'<div><span class="sw" style="border:3px dashed {over["color"]}"></span>over its area cap '
+            "(建标152)</div>"
+            f'<div><span class="sw" style="border:1px solid {within["color"]}"></span>within its cap</div>'
         )
     if {"hydrants", "proposed_hydrants", "hydrant_gaps"} & set(layers):
         parts.append("<h5>Hydrants</h5>")
@@ -299,7 +370,8 @@ def _legend_html(title: str, labels: list[str], colours: list[str], layers: Mapp
             parts.append('<div><span class="dot" style="background:#33a02c;border:2px dashed #33a02c"></span>'
                          "proposed hydrant</div>")
         if "hydrant_gaps" in layers:
-            parts.append('<div><span class="ln" style="border-color:#e31a1c"></span>hydrant gap</div>')
+            parts.append(f'<div><span class="ln" style="border-top:4px dotted {_GAP_COLOUR}"></span>'
+                         "hydrant gap</div>")
     if "uncovered" in layers:
         parts.append('<div><span class="dot" style="background:#000;width:6px;height:6px"></span>'
                      "uncovered demand point</div>")
@@ -335,7 +407,7 @@ def _add_layers(
         _geojson(
             layers["boundary"], LAYER_NAMES["boundary"], coord_system,
             lambda f: {"color": "#222222", "weight": 2.5, "dashArray": "6 4", "fill": False},
-            tooltip=[("name", "Boundary"), ("area_km2", "Area km²")],
+            tooltip=[("name", "Boundary"), ("area_km2", "Area")],
         ).add_to(fmap)
 
     if "response_rings" in layers:
@@ -345,39 +417,41 @@ def _add_layers(
             rings, LAYER_NAMES["response_rings"], coord_system,
             lambda f: {"color": colours[f["properties"]["band_index"]], "weight": 0.5,
                        "fillColor": colours[f["properties"]["band_index"]], "fillOpacity": 0.35},
-            tooltip=[("from_min", "From min"), ("to_min", "To min"), ("area_km2", "Area km²")],
+            tooltip=[("from_min", "From min"), ("to_min", "To min"), ("area_km2", "Area")],
             style_columns=["band_index"], show=False,
         ).add_to(fmap)
 
     if "districts" in layers:
         fields = [
-            ("station_id", "Station"), ("name", "Name"), ("type", "Type"),
-            ("district_km2", "District km²"), ("area_cap_km2", "Cap km²"), ("over_cap", "Over cap"),
-            ("protection_radius_m", "Protection radius m"),
+            ("name", "Station"), ("station_id", "Id"), ("type", "Type"),
+            ("district_km2", "District"), ("area_cap_km2", "Area cap"), ("over_cap", "Over cap"),
+            ("protection_radius_m", "Protection radius"),
         ]
         _geojson(
             layers["districts"], LAYER_NAMES["districts"], coord_system,
-            lambda f: {"color": "#d73027" if f["properties"].get("over_cap") else "#4575b4",
-                       "weight": 2, "fillOpacity": 0.04},
-            tooltip=fields[:1] + fields[3:5], popup=fields, style_columns=["over_cap"],
+            lambda f: dict(DISTRICT_STYLE["over" if f["properties"].get("over_cap") else "within"]),
+            tooltip=fields[:1] + fields[3:6], popup=fields, style_columns=["over_cap"],
         ).add_to(fmap)
+
+    names = _station_names(layers)
+    _access_overlays(fmap, layers, coord_system)
 
     if "roads" in layers:
         _geojson(
-            layers["roads"], LAYER_NAMES["roads"], coord_system,
+            _named(layers["roads"], names), LAYER_NAMES["roads"], coord_system,
             lambda f: {"color": colours[min(f["properties"]["band_index"], len(colours) - 1)],
                        "weight": 3.5, "opacity": 0.9},
-            tooltip=[("road_name", "Road"), ("first_due_s", "First-due s"),
-                     ("first_due_station", "From station"), ("band", "Band")],
+            tooltip=[("road_name", "Road"), ("first_due_s", "First-due travel"),
+                     ("first_due_name", "From station"), ("band", "Band")],
             style_columns=["band_index"],
         ).add_to(fmap)
 
     if "uncovered" in layers:
         _geojson(
-            layers["uncovered"], LAYER_NAMES["uncovered"], coord_system,
+            _named(layers["uncovered"], names), LAYER_NAMES["uncovered"], coord_system,
             lambda f: {"color": "#000000", "fillColor": "#000000", "weight": 0, "fillOpacity": 0.8},
-            tooltip=[("first_due_s", "First-due s"), ("first_due_station", "From station"),
-                     ("second_due_s", "Second-due s"), ("weight", "Weight")],
+            tooltip=[("first_due_s", "First-due travel"), ("first_due_name", "From station"),
+                     ("second_due_s", "Second-due travel"), ("weight", "Weight")],
             marker=folium.CircleMarker(radius=2, fill=True), show=False,
         ).add_to(fmap)
 
@@ -385,8 +459,8 @@ def _add_layers(
         gaps = layers["hydrant_gaps"]
         _geojson(
             gaps, LAYER_NAMES["hydrant_gaps"], coord_system,
-            lambda f: {"color": "#e31a1c", "weight": 5, "opacity": 0.85,
-                       "fillColor": "#e31a1c", "fillOpacity": 0.3},
+            lambda f: {"color": _GAP_COLOUR, "weight": 5, "opacity": 0.9, "dashArray": "2 7",
+                       "fillColor": _GAP_COLOUR, "fillOpacity": 0.3},
             tooltip=_hydrant_fields(gaps),
         ).add_to(fmap)
 
@@ -427,15 +501,16 @@ def _add_layers(
             p = f["properties"]
             s = _STATUS_STYLE.get(p.get("status"), _STATUS_STYLE["existing"])
             fill = TYPE_COLOURS.get(p.get("type"), _OTHER_TYPE)
-            return {**s, "fillColor": "#bbbbbb" if p.get("status") == "closed" else fill}
+            return {**s, "fillColor": "#bbbbbb" if p.get("status") == "closed" else fill,
+                    "radius": TYPE_RADIUS.get(p.get("type"), _OTHER_RADIUS)}
 
         _geojson(
             st, "station points", coord_system, station_style,
-            tooltip=[("id", "Station"), ("name", "Name"), ("type", "Type"), ("status", "Status"),
-                     ("district_km2", "District km²"), ("area_cap_km2", "Cap km²"),
-                     ("protection_radius_m", "Protection radius m"),
-                     ("max_first_due_s", "Slowest first-due s")],
-            style_columns=["type", "status"], marker=folium.CircleMarker(radius=9, fill=True),
+            tooltip=[("name", "Station"), ("id", "Id"), ("type", "Type"), ("status", "Status"),
+                     ("district_km2", "District"), ("area_cap_km2", "Area cap"),
+                     ("protection_radius_m", "Protection radius"),
+                     ("max_first_due_s", "Slowest first-due")],
+            style_columns=["type", "status"], marker=folium.CircleMarker(radius=_OTHER_RADIUS, fill=True),
         ).add_to(group)
         shown = from_wgs84(st.to_crs(4326), coord_system) if coord_system != "wgs84" else st.to_crs(4326)
         for (_, row), point in zip(shown.iterrows(), shown.geometry, strict=True):
@@ -446,6 +521,57 @@ def _add_layers(
                 interactive=False,
             ).add_to(group)
         group.add_to(fmap)
+
+
+def _station_names(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, str]:
+    st = layers.get("stations")
+    if st is None or "name" not in st:
+        return {}
+    return {str(i): str(n) for i, n in zip(st["id"], st["name"], strict=True) if isinstance(n, str) and n}
+
+
+def _named(layer: gpd.GeoDataFrame, names: Mapping[str, str]) -> gpd.GeoDataFrame:
+    """Add ``first_due_name``: the first-due station's name, for tooltips."""
+    if "first_due_station" not in layer:
+        return layer
+    ids = layer["first_due_station"].astype(object)
+    return layer.assign(first_due_name=[names.get(str(i), i) if isinstance(i, str) and i else None for i in ids])
+def _access_overlays(fmap, layers: Mapping[str, gpd.GeoDataFrame], coord_system: str) -> None:
+    """No-vehicle-access zones (hatched grey) and the worst first-due point, when present."""
+    if "no_access" in layers and len(layers["no_access"]):
+        fields = [("zone", "Zone"), ("area_km2", "Area")]
+        if "buildings" in layers["no_access"]:
+            fields.append(("buildings", "Buildings"))
+        _geojson(
+            layers["no_access"], LAYER_NAMES["no_access"], coord_system,
+            lambda f: {"color": "#444444", "weight": 1, "fillColor": "#444444", "fillOpacity": 0.35},
+            tooltip=fields,
+        ).add_to(fmap)
+    hr_fields = [("id", "Building"), ("height_m", "Height"), ("class", "Class"),
+                 ("aerial_first_due_s", "Aerial first-due"), ("aerial_station", "Aerial from"),
+                 ("aerial_access", "Road within working distance"), ("in_no_access", "In no-access zone")]
+    if "highrise" in layers and len(layers["highrise"]):
+        _geojson(
+            layers["highrise"], LAYER_NAMES["highrise"], coord_system,
+            # Purple/green, not the travel-time ramp: red means travel time only on this map.
+            lambda f: {"color": "#1b7837" if f["properties"].get("aerial_in_time") else "#762a83",
+                       "weight": 1, "fillOpacity": 0.6},
+            tooltip=[f for f in hr_fields if f[0] in layers["highrise"]], style_columns=["aerial_in_time"],
+        ).add_to(fmap)
+    if "highrise_no_aerial_access" in layers and len(layers["highrise_no_aerial_access"]):
+        _geojson(
+            layers["highrise_no_aerial_access"], LAYER_NAMES["highrise_no_aerial_access"], coord_system,
+            lambda f: {"color": "#000000", "weight": 3, "fillOpacity": 0.0},
+            tooltip=[f for f in hr_fields if f[0] in layers["highrise_no_aerial_access"]], show=False,
+        ).add_to(fmap)
+    if "worst_first_due" in layers and len(layers["worst_first_due"]):
+        _geojson(
+            layers["worst_first_due"], LAYER_NAMES["worst_first_due"], coord_system,
+            lambda f: {"color": "#ffffff", "weight": 2, "fillColor": "#e7298a", "fillOpacity": 1.0},
+            tooltip=[("first_due_s", "First-due travel"), ("station_id", "From station"),
+                     ("access_road_name", "Reached from road"), ("on_foot_m", "On foot")],
+            marker=folium.CircleMarker(radius=8, fill=True),
+        ).add_to(fmap)
 
 
 def _bounds(layers: Mapping[str, gpd.GeoDataFrame], coord_system: str) -> list[list[float]] | None:
@@ -459,8 +585,49 @@ def _bounds(layers: Mapping[str, gpd.GeoDataFrame], coord_system: str) -> list[l
     return [[float(box[:, 1].min()), float(box[:, 0].min())], [float(box[:, 3].max()), float(box[:, 2].max())]]
 
 
-def _new_map(basemap: Basemap | None, **kwargs) -> folium.Map:
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, **kwargs)
+def _notebook_iframe(page: str) -> str:
+    """The iframe Jupyter shows for a map page (as folium does, but with the page given)."""
+    return (
+        '<div style="width:100%;"><div style="position:relative;width:100%;height:0;padding-bottom:60%;">'
+        f'<iframe srcdoc="{html.escape(page)}" style="position:absolute;width:100%;height:100%;left:0;top:0;'
+        'border:none !important;" allowfullscreen webkitallowfullscreen mozallowfullscreen></iframe>'
+        "</div></div>"
+    )
+
+
+class OfflineMap(folium.Map):
+    """A folium map that shows in Jupyter with Leaflet inlined: it works with no network.
+
+    folium's own notebook display links Leaflet from public CDNs, so the map is
+    blank offline or behind a firewall; this one renders :func:`map_html`.
+    """
+
+    def _repr_html_(self, **kwargs) -> str:
+        return _notebook_iframe(map_html(self))
+
+
+class OfflineDualMap(folium.plugins.DualMap):
+    """:class:`folium.plugins.DualMap` with the offline notebook display of :class:`OfflineMap`."""
+
+    def _repr_html_(self, **kwargs) -> str:
+        return _notebook_iframe(map_html(self))
+
+
+def new_map(tiles: str | None = "osm", **kwargs) -> OfflineMap:
+    """An empty :class:`OfflineMap` with the project's basemap choice and only Leaflet's own assets.
+
+    Parameters
+    ----------
+    tiles : {"osm", "amap", "none"}
+        Basemap (see :data:`BASEMAPS`).
+    **kwargs
+        Passed to :class:`folium.Map` (e.g. ``location``, ``zoom_start``).
+    """
+    return _new_map(_basemap(tiles), **kwargs)
+
+
+def _new_map(basemap: Basemap | None, **kwargs) -> OfflineMap:
+    fmap = OfflineMap(tiles=None, control_scale=True, prefer_canvas=True, **kwargs)
     _strip_unused_assets(fmap)
     if basemap is not None:
         folium.TileLayer(
@@ -529,8 +696,9 @@ def coverage_map(
 
     Returns
     -------
-    folium.Map
-        Save it with :func:`save_map`; in Jupyter it displays inline.
+    OfflineMap
+        A :class:`folium.Map`. Save it with :func:`save_map`; in Jupyter it
+        displays inline, with Leaflet inlined (no network needed).
     """
     basemap = _basemap(tiles)
     coord_system = basemap.coord_system if basemap else "wgs84"
@@ -554,8 +722,8 @@ def _title(assessment) -> str:
     if assessment is None:
         return "Hydrant compliance"
     m = assessment.metrics
-    return (f"{assessment.standard.name}: {m['coverage_share']:.1%} covered within "
-            f"{assessment.standard.travel_threshold_s / 60:g} min")
+    return (f"{assessment.standard.name}: {words.share(m['coverage_share'])} covered within "
+            f"{words.duration(assessment.standard.travel_threshold_s)}")
 
 
 def assessment_map(assessment, *, tiles: str | None = "osm") -> folium.Map:
@@ -587,11 +755,12 @@ def before_after_map(
 
     Returns
     -------
-    folium.plugins.DualMap
+    OfflineDualMap
+        A :class:`folium.plugins.DualMap` that displays offline in Jupyter.
     """
     basemap = _basemap(tiles)
     coord_system = basemap.coord_system if basemap else "wgs84"
-    dual = folium.plugins.DualMap(tiles=None, control_scale=True, prefer_canvas=True)
+    dual = OfflineDualMap(tiles=None, control_scale=True, prefer_canvas=True)
     for m in (dual.m1, dual.m2):
         _strip_unused_assets(m)
         if basemap is not None:

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from coverage import __version__
 from coverage.errors import InputError
+from coverage.outputs import words
 from coverage.outputs.files import atomic_write
 from coverage.presets import GB50974, STANDARDS, STATION_TYPES
 
@@ -30,43 +31,22 @@ __all__ = [
     "cdf_figure",
     "comparison_runs",
     "district_figure",
+    "access_html",
     "parameter_rows",
-    "placement_summary",
+    "comparison_placements",
     "read_summary",
     "report_html",
     "split_summary",
     "station_rows",
+    "summary_lines",
     "write_report",
 ]
 
 _RUN_COLOURS = ["#4575b4", "#d73027", "#1a9850", "#984ea3", "#ff7f00", "#a65628"]
 
 
-def placement_summary(before, after, placement=None, *, parameters: Mapping | None = None) -> dict:
-    """A ``summary.json`` dict for a placement run: ``before``, ``after``, ``placement``.
-
-    Parameters
-    ----------
-    before, after : Assessment or dict
-        Assessments (or their summaries) of the stations before and after.
-    placement : PlacementResult or dict, optional
-        The solver outcome (``status``, ``gap``, ``objective``, ``bound`` ...).
-    parameters : mapping, optional
-        Run parameters to list in the report (e.g. the scenario's model and p).
-    """
-    def as_summary(x):
-        return x.summary() if hasattr(x, "summary") else dict(x)
-
-    out = {"before": as_summary(before), "after": as_summary(after)}
-    if placement is not None:
-        out["placement"] = placement.as_dict(per_demand=False) if hasattr(placement, "as_dict") else dict(placement)
-    if parameters:
-        out["parameters"] = dict(parameters)
-    return out
-
-
-_SOLVER_KEYS = ("model", "status", "message", "solver", "method", "objective", "bound", "gap",
-                "solve_s", "build_s", "chosen_ids")
+_SOLVER_KEYS = ("model", "status", "message", "solver", "method", "objective", "objective_text", "bound",
+                "gap", "solve_s", "build_s", "chosen_ids", "new_sites", "unreachable_demand")
 _SHARED_KEYS = ("standard", "standard_clause", "turnout_s", "travel_threshold_s", "response_threshold_s",
                 "judged_percentile", "travel_model")
 
@@ -75,8 +55,8 @@ def split_summary(summary: Mapping) -> tuple[dict[str, dict], dict | None]:
     """Runs to report and the solver block of a ``summary.json`` dict.
 
     A placement summary has ``before`` and ``after`` blocks and its solver
-    figures either in a ``placement`` block or at the top level (the ``site``
-    command's layout); run-wide keys such as ``standard`` given at the top
+    figures at the top level (:mod:`coverage.outputs.summary`; files of older
+    versions nest them in a ``placement`` block, which is read too); run-wide keys such as ``standard`` given at the top
     level are copied into blocks that lack them.
 
     Returns
@@ -122,6 +102,11 @@ def comparison_runs(summaries: Mapping[str, Mapping]) -> dict[str, dict]:
     return runs
 
 
+def comparison_placements(summaries: Mapping[str, Mapping]) -> dict[str, dict | None]:
+    """The solver block of each scenario (None for an assessment-only run)."""
+    return {label: split_summary(summary)[1] for label, summary in summaries.items()}
+
+
 def read_summary(folder: str | Path) -> dict:
     """The ``summary.json`` of an output folder (or the file itself).
 
@@ -139,6 +124,38 @@ def read_summary(folder: str | Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid JSON ({exc})", source=path, fix="re-run the command that wrote it") from None
+
+
+def summary_lines(summary: Mapping) -> list[str]:
+    """What a run found, in a planner's words, for the command line (from its ``summary.json``)."""
+    runs, placement = split_summary(summary)
+    lines = []
+    if placement:
+        gap = placement.get("gap")
+        objective = placement.get("objective_text") or words.objective(str(placement.get("model")),
+                                                                       placement.get("objective"))
+        lines.append(f"{placement.get('model')}: {placement.get('status')} ({placement.get('solver')}), "
+                     f"{objective}, gap {'n/a' if gap is None else f'{100 * gap:.2f} %'}")
+        sites = placement.get("new_sites") or []
+        lines.append("new sites: " + ("; ".join(f"{s.get('name') or s.get('id')} [{s.get('id')}]" for s in sites)
+                                      or "none"))
+        unreachable = placement.get("unreachable_demand") or {}
+        if unreachable.get("count"):
+            lines.append(f"unreachable demand: {unreachable['count']} points no site reaches within the "
+                         "threshold (listed in summary.json and unreachable_demand.geojson)")
+        if summary.get("rule_violations"):
+            lines.append(f"small-station rule violations: {len(summary['rule_violations'])} (see summary.json)")
+    if "before" in runs:
+        b, a = runs["before"], runs["after"]
+        lines.append(f"coverage {words.share(b.get('coverage_share'))} → {words.share(a.get('coverage_share'))}; "
+                     f"slowest first-due {words.duration(b.get('first_due_max_s'))} → "
+                     f"{words.duration(a.get('first_due_max_s'))}")
+    else:
+        run = runs["run"]
+        lines.append(f"coverage {words.share(run.get('coverage_share'))} within "
+                     f"{words.duration(run.get('travel_threshold_s'))}; slowest first-due "
+                     f"{words.duration(run.get('first_due_max_s'))}")
+    return lines
 
 
 def _png(fig: Figure) -> str:
@@ -206,13 +223,13 @@ def _fmt(value, kind: str) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
     if kind == "share":
-        return f"{value:.1%}"
+        return words.share(value)
     if kind == "s":
-        return f"{value:.0f} s ({value / 60:.1f} min)"
+        return words.duration(value)
     if kind == "km2":
-        return f"{value:.2f}"
+        return words.area(value)
     if kind == "m":
-        return f"{value:.0f}"
+        return words.distance(value)
     if kind == "bool":
         return "yes" if value else "no"
     return html.escape(str(value))
@@ -258,13 +275,13 @@ def parameter_rows(runs: Mapping[str, Mapping], extra: Mapping | None = None) ->
         cap = next((s.get("area_cap_km2") for r in runs.values() for s in r.get("stations", [])
                     if s.get("type") == t), None)
         rows.append((f"district area cap, {t}" + (f" ({st.name_zh})" if st else ""),
-                     f"{_fmt(cap, 'km2')} km²", st.clause if st else "user value"))
+                     _fmt(cap, 'km2'), st.clause if st else "user value"))
     travel = run.get("travel_model")
     if travel:
         rows.append(("travel model", str(travel.get("name")),
                      "assumed urban fire-engine speeds per road class (coverage.network.travel); calibrate locally"))
         rows.append(("congestion factor", str(travel.get("congestion_factor")), "user value (1 = free flow)"))
-        rows.append(("apparatus height", f"{travel.get('apparatus_height_m')} m",
+        rows.append(("apparatus height", words.distance(travel.get("apparatus_height_m")),
                      "roads with a lower maxheight are dropped; user value"))
     demand = run.get("demand") or {}
     if demand:
@@ -278,33 +295,44 @@ def parameter_rows(runs: Mapping[str, Mapping], extra: Mapping | None = None) ->
     return rows
 
 
-def _solver_line(placement: Mapping | None) -> str:
+def _solver_line(placement: Mapping | None, label: str | None = None) -> str:
+    """The solver's answer in a planner's words: model, status, objective, gap, new sites by name."""
+    tag = f"<b>{html.escape(label)}</b>: " if label else ""
     if not placement:
-        return "<p class='solver'>No placement model was run: this report assesses the stations as given.</p>"
+        return f"<p class='solver'>{tag}No placement model was run: this report assesses the stations as given.</p>"
+    model = str(placement.get("model", "?"))
     gap = placement.get("gap")
-    gap_text = "n/a" if gap is None else f"{gap:.2%}"
+    gap_text = "n/a" if gap is None else f"{100 * gap:.2f} %"
+    objective = placement.get("objective_text") or words.objective(model, placement.get("objective"))
+    bound = placement.get("bound")
+    bound_text = words.duration(bound) if model == "pcenter" else ("–" if bound is None else f"{bound:,.6g}")
     parts = [
-        f"model <b>{html.escape(str(placement.get('model', '?')))}</b>",
+        f"model <b>{html.escape(model)}</b>",
         f"status <b>{html.escape(str(placement.get('status', '?')))}</b>",
+        html.escape(objective),
+        f"bound {html.escape(bound_text)}",
         f"gap {gap_text}",
-        f"objective {_num(placement.get('objective'))}",
-        f"bound {_num(placement.get('bound'))}",
         html.escape(str(placement.get("solver", ""))),
-        f"{placement.get('solve_s', 0):.1f} s",
+        f"solved in {words.duration(placement.get('solve_s') or 0.0)}",
     ]
-    chosen = placement.get("chosen_ids") or []
     line = " · ".join(parts)
-    if chosen:
-        line += f"<br>new sites: {html.escape(', '.join(map(str, chosen)))}"
+    sites = placement.get("new_sites")
+    if sites:
+        named = [f"{s.get('name') or s.get('id')} [{s.get('id')}]" for s in sites]
+        line += f"<br>new sites: {html.escape('; '.join(named))}"
+    elif placement.get("chosen_ids"):
+        line += f"<br>new sites: {html.escape(', '.join(map(str, placement['chosen_ids'])))}"
+    unreachable = placement.get("unreachable_demand")
+    if unreachable and unreachable.get("count"):
+        amount = (words.distance(unreachable.get("weight")) + " of road"
+                  if unreachable.get("weight_unit") == "m of road" else f"weight {unreachable.get('weight'):,.0f}")
+        line += (f"<br>unreachable demand: {unreachable['count']} points ({html.escape(amount)}) no site can "
+                 "reach within the threshold, listed in summary.json and the unreachable_demand layer")
     message = placement.get("message")
     if message:
         line += f"<br><i>{html.escape(str(message))}</i>"
     cls = "solver ok" if placement.get("status") == "optimal" else "solver warn"
-    return f"<p class='{cls}'>Solver: {line}</p>"
-
-
-def _num(value) -> str:
-    return "–" if value is None else f"{value:.6g}"
+    return f"<p class='{cls}'>{tag}Solver: {line}</p>"
 
 
 _CSS = """
@@ -325,8 +353,10 @@ def report_html(
     runs: Mapping[str, Mapping],
     *,
     placement: Mapping | None = None,
+    placements: Mapping[str, Mapping | None] | None = None,
     parameters: Mapping | None = None,
     title: str = "Fire-station coverage report",
+    extra_html: str = "",
 ) -> str:
     """The report page for one or more runs (before/after, or scenarios side by side).
 
@@ -336,9 +366,14 @@ def report_html(
         Column label to a run summary (:meth:`Assessment.summary`), in column order.
     placement : dict, optional
         Solver block (status, gap, objective, bound, solver, solve_s, message).
+    placements : mapping of str to dict, optional
+        For a comparison: the solver block of each run, by label (None for a
+        run without placement); one solver line per run.
     parameters : mapping, optional
         Extra parameters to list (source: the scenario file).
     title : str
+    extra_html : str
+        Sections placed before the parameters (e.g. :func:`access_html`).
 
     Returns
     -------
@@ -348,19 +383,26 @@ def report_html(
     if not runs:
         raise InputError("no run to report", fix="give at least one summary")
     labels = list(runs)
+    if placements is not None:
+        if any(placements.values()):
+            solver = "".join(_solver_line(placements.get(lab), lab) for lab in labels)
+        else:
+            solver = _solver_line(None)
+    else:
+        solver = _solver_line(placement)
     head = "".join(f"<th>{html.escape(lab)}</th>" for lab in labels)
     metric_rows = "".join(
         f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{_fmt(runs[lab].get(key), kind)}</td>" for lab in labels)
         + "</tr>"
         for key, name, kind in _METRICS
     )
-    st_head = "<th>station</th><th>type</th><th>cap km²</th>" + "".join(
-        f"<th>{html.escape(lab)}: status</th><th>{html.escape(lab)}: district km²</th>"
-        f"<th>{html.escape(lab)}: protection radius m</th>" for lab in labels
+    st_head = "<th>station</th><th>type</th><th>area cap</th>" + "".join(
+        f"<th>{html.escape(lab)}: status</th><th>{html.escape(lab)}: district</th>"
+        f"<th>{html.escape(lab)}: protection radius</th>" for lab in labels
     )
     st_rows = []
     for row in station_rows(runs):
-        cells = [f"<td class='l'>{html.escape(str(row['id']))} {html.escape(str(row['name']))}</td>",
+        cells = [f"<td class='l'>{html.escape(str(row['name'] or row['id']))} [{html.escape(str(row['id']))}]</td>",
                  f"<td class='l'>{html.escape(str(row['type']))}</td>", f"<td>{_fmt(row['area_cap_km2'], 'km2')}</td>"]
         for lab in labels:
             s = row["runs"].get(lab)
@@ -382,7 +424,7 @@ def report_html(
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="small">station-coverage {__version__}, {stamp}</p>
-{_solver_line(placement)}
+{solver}
 <h2>Coverage</h2>
 <table><tr><th>metric</th>{head}</tr>{metric_rows}</table>
 <h2>Response-time distribution</h2>
@@ -390,6 +432,7 @@ def report_html(
 <h2>Station districts against their area caps</h2>
 <img alt="district areas" src="data:image/png;base64,{_png(district_figure(runs))}">
 <table><tr>{st_head}</tr>{''.join(st_rows)}</table>
+{extra_html}
 <h2>Parameters</h2>
 <table><tr><th>parameter</th><th>value</th><th>source</th></tr>{params}</table>
 </body></html>
@@ -402,5 +445,72 @@ def write_report(
     """Write ``report.html`` for a ``summary.json`` dict (one run or before/after)."""
     runs, placement = split_summary(summary)
     return atomic_write(path, report_html(runs, placement=placement, parameters=summary.get("parameters"),
-                                          title=title))
+                                          title=title, extra_html=access_html(runs, summary)))
+
+
+def _worst_text(w: Mapping | None) -> str:
+    if not w:
+        return "–"
+    on = f"{w.get('road_name')}, " if w.get("road_name") else ""
+    return (f"{_fmt(w.get('first_due_s'), 's')} from {html.escape(str(w.get('station_id')))} "
+            f"({html.escape(str(w.get('station_name', '')))}) at {w.get('lat', 0):.5f}, {w.get('lon', 0):.5f}: "
+            f"{html.escape(on)}reached from {html.escape(str(w.get('access_road_name')))} "
+            f"+ {_fmt(w.get('on_foot_m'), 'm')} m on foot")
+
+
+def access_html(runs: Mapping[str, Mapping], summary: Mapping | None = None) -> str:
+    """Access, land and district-shape figures per run; for a placement, what set the objective
+    and what each site changes. Empty for summaries without them."""
+    summary = summary or {}
+    labels = [lab for lab in runs if "land" in runs[lab] or "districts" in runs[lab]]
+    if not labels:
+        return ""
+
+    def get(run, block, key):
+        return (run.get(block) or {}).get(key)
+
+    rows = [
+        ("land, km²", lambda r: _fmt(get(r, "land", "land_km2"), "km2")),
+        ("no vehicle access (车进不去), km²", lambda r: _fmt(get(r, "land", "no_access_km2"), "km2")),
+        ("no-access zones", lambda r: str(get(r, "land", "no_access_zones") or 0)),
+        ("road length reached within the standard",
+         lambda r: _fmt(get(r, "roads", "coverage_share"), "share")),
+        ("district pieces (all stations)", lambda r: str(get(r, "districts", "pieces_total"))),
+        ("smallest main-piece share", lambda r: _fmt(get(r, "districts", "min_main_piece_share"), "share")),
+        ("demand inside another station's district",
+         lambda r: _fmt(get(r, "districts", "cross_district_share"), "share")),
+        ("district clean-up moved, km²", lambda r: _fmt(get(r, "districts", "cleanup_moved_km2"), "km2")),
+        ("high-rises reached by an aerial apparatus in time",
+         lambda r: str(get(r, "highrise", "aerial_in_time") if r.get("highrise") else "–")),
+        ("high-rises with no aerial access from any road",
+         lambda r: str(get(r, "highrise", "no_aerial_access") if r.get("highrise") else "–")),
+    ]
+    head = "".join(f"<th>{html.escape(lab)}</th>" for lab in labels)
+    body = "".join(
+        f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{fn(runs[lab])}</td>" for lab in labels) + "</tr>"
+        for name, fn in rows
+    )
+    worst = "".join(
+        f"<tr><td class='l'>{html.escape(lab)}</td><td class='l'>{_worst_text(runs[lab].get('worst_first_due'))}"
+        "</td></tr>" for lab in labels
+    )
+    out = (f"<h2>Access, land and district shape</h2><table><tr><th>figure</th>{head}</tr>{body}</table>"
+           f"<h3>Worst first-due time: where, and from which road</h3><table>{worst}</table>")
+    effects = summary.get("site_effects") or []
+    if effects:
+        rows = "".join(
+            f"<tr><td class='l'>{html.escape(str(e['id']))}</td><td class='l'>{html.escape(str(e['road_name']))}</td>"
+            f"<td class='l'>{html.escape(str(e['road_class']))}</td>"
+            f"<td class='l'>{html.escape(str(e.get('nearest_station_id')))}, {_fmt(e.get('nearest_station_m'), 'm')} m</td>"
+            f"<td>{_fmt(e.get('district_km2'), 'km2')}</td><td>{_fmt(e.get('newly_covered_share'), 'share')}</td></tr>"
+            for e in effects
+        )
+        out += ("<h3>What each proposed site changes</h3><table><tr><th>site</th><th>road</th><th>class</th>"
+                "<th>nearest station</th><th>district km²</th><th>demand newly covered</th></tr>" + rows + "</table>")
+    why = summary.get("objective_set_by")
+    if why:
+        out += (f"<h3>What set the objective</h3><p>{html.escape(str(why.get('note', '')))}.</p><table>"
+                f"<tr><td class='l'>before</td><td class='l'>{_worst_text(why.get('before'))}</td></tr>"
+                f"<tr><td class='l'>after</td><td class='l'>{_worst_text(why.get('after'))}</td></tr></table>")
+    return out
 

@@ -13,7 +13,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from coverage.districts import dissolve_cells
+from coverage.assess.districts import dissolve_cells
 
 __all__ = ["service_areas", "DEFAULT_BREAKS_MIN"]
 
@@ -36,7 +36,7 @@ def service_areas(
     Parameters
     ----------
     cells : ndarray of geometries, shape (T,)
-        Demand cells from :func:`coverage.districts.demand_cells`.
+        Demand cells from :func:`coverage.assess.districts.demand_cells`.
     times : ndarray, shape (S, T)
         Travel seconds from each station to each demand point.
     station_ids : sequence of str, length S
