@@ -14,8 +14,12 @@ Instances:
   sides solve it *without* the small-station rules (spopt has none); an extra
   row ``ours+rules`` solves it with the 建标152 rules that ``site`` enforces
   (district ≤ 2 km², district borders a full station's).
-- ``--orlib 1-15``: OR-Library pmed instances, p-median, ours only, checked
-  against ``pmedopt.txt``.
+- ``yuzhong-rules``: the same Yuzhong instance with the 建标152 rules on (as
+  ``site`` runs it), ours only (spopt has no district rules): LSCP, p-median
+  ``--new 2``, MCLP p = 3 and p-center p = 3, each with status, bound and gap.
+- ``--orlib 1-40``: OR-Library pmed instances, ours only: p-median checked
+  against ``pmedopt.txt`` and p-center against the published vertex p-center
+  optima (``tests/test_optimise_orlib.py`` names the sources).
 
 Both sides get ``pulp.HiGHS(timeLimit=T, gapRel=0)``. For spopt, *build* is
 ``from_cost_matrix`` and *solve* is ``.solve(solver, results=False)``; its
@@ -25,7 +29,7 @@ read from the same solver object. For ours, *build* is presolve plus model
 construction, *solve* the solver call, and ``status`` is the package's honest one.
 
 Usage: ``python benchmarks/placement.py [--time-limit 120] [--data DIR]
-[--orlib 1-15] [--skip-spopt] [--skip-random] [--skip-yuzhong] [--json]``
+[--orlib 1-40] [--skip-spopt] [--skip-random] [--skip-yuzhong] [--json]``
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from coverage.optimise import (  # noqa: E402
     PlacementProblem,
     SolveOptions,
+    lscp,
     mclp,
     pcenter,
     pmedian,
@@ -72,13 +77,17 @@ def highs(time_limit: float) -> pulp.HiGHS:
 
 def run_ours(model: str, problem: PlacementProblem, p: int, time_limit: float,
              impl: str = "ours", **kwargs) -> dict:
-    fn = {"mclp": mclp, "pcenter": pcenter, "pmedian": pmedian}[model]
     t0 = time.perf_counter()
-    res = fn(problem, p, options=SolveOptions(time_limit=time_limit), **kwargs)
+    opts = SolveOptions(time_limit=time_limit)
+    if model == "lscp":
+        res = lscp(problem, options=opts, **kwargs)
+    else:
+        fn = {"mclp": mclp, "pcenter": pcenter, "pmedian": pmedian}[model]
+        res = fn(problem, p, options=opts, **kwargs)
     total = time.perf_counter() - t0
     return {"impl": impl, "build_s": res.build_s, "solve_s": res.solve_s, "total_s": total,
-            "objective": res.objective, "bound": res.bound, "status": res.status,
-            "solver_says": res.message, "chosen": list(res.chosen), "method": res.method,
+            "objective": res.objective, "bound": res.bound, "gap": res.gap,
+            "status": res.status, "solver_says": res.message, "chosen": list(res.chosen), "method": res.method,
             "presolve": res.presolve, "details": dict(res.details)}
 
 
@@ -199,37 +208,67 @@ def yuzhong_siting(data: Path) -> Siting | None:
     return Siting(inst.problem, kwargs, time.perf_counter() - t0)
 
 
-def yuzhong(args) -> dict | None:
-    """MCLP p=3 on Yuzhong: ours and spopt without the rules, ours with them."""
-    p = 3
+def yuzhong(args) -> list[dict]:
+    """Yuzhong: MCLP p=3 ours vs spopt without rules; every model of ours with the rules."""
     inst = yuzhong_siting(args.data)
     if inst is None:
-        return None
+        return []
     print(f"\nyuzhong instance built by the library in {inst.build_s:.1f} s "
           "(network, demand, candidates, travel-time matrix)")
-    rules = run_ours("mclp", inst.problem, p, args.time_limit, impl="ours+rules",
+    rules = run_ours("mclp", inst.problem, 3, args.time_limit, impl="ours+rules",
                      **inst.kwargs)
     free = replace(inst.problem, area_km2=None, area_cap_km2=None)
-    out = compare("yuzhong", "mclp", free, p, args, extra=rules)
+    out = compare("yuzhong", "mclp", free, 3, args, extra=rules)
     out["instance_build_s"] = inst.build_s
-    return out
+    results = [out]
+    print(f"\nyuzhong-rules: ours with the 建标152 rules, time limit {args.time_limit:g} s "
+          "(targets: LSCP and p-median --new 2 proven in <= 60 s)")
+    print(f"  {'model':<16}{'total s':>9}{'objective':>16}{'bound':>16}{'gap':>9}  status")
+    for model, p in (("lscp", None), ("pmedian", 2), ("mclp", 3), ("pcenter", 3)):
+        r = rules if model == "mclp" else run_ours(model, inst.problem, p, args.time_limit,
+                                                   impl="ours+rules", **inst.kwargs)
+        r.update(instance="yuzhong-rules", model=model, p=p)
+        results.append(r)
+        fmt = lambda v: "-" if v is None else f"{v:.6g}"  # noqa: E731
+        gap = "-" if r["gap"] is None else f"{r['gap']:.2%}"
+        print(f"  {model + ('' if p is None else f' p={p}'):<16}{r['total_s']:>9.2f}"
+              f"{fmt(r['objective']):>16}{fmt(r['bound']):>16}{gap:>9}  {r['status']}: "
+              f"{r['solver_says'][:90]}")
+    return results
 
 
 def orlib(spec: str, data: Path, time_limit: float) -> list[dict]:
+    """p-median and p-center on OR-Library pmed instances, checked against published optima."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_optimise_orlib import optima, orlib_costs
+    from test_optimise_orlib import PCENTER_OPTIMA, optima, orlib_costs, pcenter_matches
 
     lo, _, hi = spec.partition("-")
     best = optima()
     out = []
-    print("\nOR-Library p-median (ours):")
+    print("\nOR-Library pmed (ours; target: each proven optimal in <= 30 s):")
+    print(f"  {'inst':<7}{'n':>5}{'p':>5}  {'p-median':>9} {'published':>9} {'status':<9}{'s':>7}"
+          f"  {'p-center':>8} {'published':>9} {'status':<9}{'s':>7}")
     for k in range(int(lo), int(hi or lo) + 1):
-        cost, p = orlib_costs(data / f"pmed{k}.txt")
-        r = run_ours("pmedian", PlacementProblem.from_cost_matrix(cost), p, time_limit)
-        r.update(instance=f"pmed{k}", published=best[f"pmed{k}"], n=cost.shape[0], p=p)
-        print(f"  pmed{k:<3} n={cost.shape[0]:<4} p={p:<4} {r['objective']!s:>10} "
-              f"(published {best[f'pmed{k}']:g})  {r['status']:<9} {r['total_s']:.2f} s")
-        out.append(r)
+        name = f"pmed{k}"
+        cost, p = orlib_costs(data / f"{name}.txt")
+        prob = PlacementProblem.from_cost_matrix(cost)
+        med = run_ours("pmedian", prob, p, time_limit)
+        cen = run_ours("pcenter", prob, p, time_limit)
+        med.update(instance=name, model="pmedian", published=best[name], n=cost.shape[0], p=p,
+                   matches=med["objective"] is not None
+                   and abs(med["objective"] - best[name]) < 1e-6)
+        cen.update(instance=name, model="pcenter", published=PCENTER_OPTIMA[name],
+                   n=cost.shape[0], p=p, matches=cen["objective"] is not None
+                   and pcenter_matches(name, cen["objective"]))
+        print(f"  {name:<7}{cost.shape[0]:>5}{p:>5}  {med['objective']!s:>9} "
+              f"{best[name]:>9g} {med['status']:<9}{med['total_s']:>7.2f}  "
+              f"{cen['objective']!s:>8} {PCENTER_OPTIMA[name]:>9g} {cen['status']:<9}"
+              f"{cen['total_s']:>7.2f}")
+        out += [med, cen]
+    ok = [r for r in out if r["status"] == "optimal" and r["matches"]]
+    fast = [r for r in ok if r["total_s"] <= 30]
+    print(f"  proven optimal and equal to the published value: {len(ok)}/{len(out)}; "
+          f"of them within 30 s: {len(fast)}")
     return out
 
 
@@ -254,8 +293,8 @@ def main() -> None:
         cost, w = random_instance(1000, 100, args.seed + 1)
         results.append(compare("random-pcenter", "pcenter",
                                PlacementProblem.from_cost_matrix(cost, w), 10, args))
-    if not args.skip_yuzhong and (out := yuzhong(args)) is not None:
-        results.append(out)
+    if not args.skip_yuzhong:
+        results += yuzhong(args)
     figures = {"time_limit_s": args.time_limit, "seed": args.seed, "solver": "HiGHS via PuLP",
                "results": results}
     if args.orlib:

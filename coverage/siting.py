@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import sparse
 
 from coverage.assess import Assessment, DemandSet, assess
 from coverage.assess.demand import snap_layer
@@ -43,6 +44,7 @@ from coverage.optimise import (
     Violation,
 )
 from coverage.optimise.matrix import nearest_open
+from coverage.optimise.sites import classify
 from coverage.presets import STATION_TYPES, response_standard
 
 __all__ = [
@@ -340,6 +342,11 @@ def site_stations(
         small_station_rules=small_station_rules, cutoff_s=cutoff_s, demand=demand, index=index,
     )
     before, existing, cands, n_fixed = inst.before, inst.existing, inst.candidates, len(inst.existing)
+    if model in COUNT_MODELS and p > len(cands):
+        raise InputError(
+            f"--new {p} asks for more new sites than the {len(cands)} candidate sites",
+            fix=f"give --new at most {len(cands)}, or more candidates with --candidates",
+        )
     solve = MODELS[model]
     kwargs = {"options": options or SolveOptions(), "check": inst.check, "max_cut_rounds": max_cut_rounds}
     result = solve(inst.problem, **kwargs) if model == "lscp" else solve(inst.problem, p, **kwargs)
@@ -421,8 +428,33 @@ def new_site_names(road_names, new_type: str) -> list[str]:
 
 
 def _adjacency_check(problem: PlacementProblem, demand: DemandSet):
-    """Callback for the lazy-cut loop: small districts must border a full station's district."""
+    """Callback for the lazy-cut loop: small districts must border a full station's district.
+
+    A violation carries its *blockers* (see :class:`~coverage.optimise.Violation`):
+    the open sites that own a cell the small site ``s`` could own (a cell where
+    ``s`` beats every site open in all solutions), and the small sites owning a
+    cell next to ``s``'s district. While all of them stay open, ``s`` owns no
+    cell outside its present district and no full station owns a cell next to
+    it, whatever else opens; so one of them must close. The cut
+    ``open[s] <= Σ (1 − open[blockers])`` is much stronger than the no-good
+    cut it replaces (opening sites can never repair the rule).
+    """
     full = np.array([STATION_TYPES[t].is_full if t in STATION_TYPES else True for t in problem.site_types])
+    cells = demand.cells
+    solid = np.flatnonzero(~shapely.is_empty(cells))
+    tree = shapely.STRtree(cells[solid])
+    a, b = tree.query(cells[solid], predicate="dwithin", distance=_TOUCH_M)
+    n = problem.n_demand
+    touch = sparse.csr_array((np.ones(a.size, dtype=bool), (solid[a], solid[b])), shape=(n, n))
+    cols = classify(problem)
+    const_fd, const_site = nearest_open(problem.cost, cols.const_open)
+    by_col = sparse.csr_array(problem.cost.T)
+
+    def could_own(s: int) -> np.ndarray:
+        rows = by_col.indices[by_col.indptr[s]:by_col.indptr[s + 1]]
+        t = by_col.data[by_col.indptr[s]:by_col.indptr[s + 1]]
+        cf, cs = const_fd[rows], const_site[rows]
+        return rows[(t < cf) | ((t == cf) & (s < np.where(cs < 0, problem.n_candidates, cs)))]
 
     def check(open_cols: np.ndarray) -> list[Violation]:
         mask = np.zeros(problem.n_candidates, dtype=bool)
@@ -435,12 +467,18 @@ def _adjacency_check(problem: PlacementProblem, demand: DemandSet):
             if full[c]:
                 continue
             if shapely.is_empty(polygons[c]) or not shapely.dwithin(polygons[c], full_union, _TOUCH_M):
+                owners = site[could_own(int(c))]
+                near = site[touch[np.flatnonzero(site == c)].indices] if (site == c).any() else site[:0]
+                near = near[(near >= 0) & ~full[np.maximum(near, 0)]]
+                blockers = np.union1d(owners[owners >= 0], near)
+                blockers = blockers[(blockers != c) & cols.var[blockers]]
                 out.append(
                     Violation(
                         rule="adjacency",
                         site=int(c),
                         message=f"small station {problem.candidate_ids[c]}'s district does not border "
                         "the district of a full station (建标152-2017)",
+                        blockers=tuple(int(k) for k in blockers),
                     )
                 )
         return out

@@ -131,6 +131,77 @@ def test_far_candidate_is_a_clear_error(yuzhong_network, yuzhong_index, stations
         site_stations(yuzhong_network, stations, model="mclp", p=1, candidates=far, index=yuzhong_index)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_adjacency_blocker_cuts_keep_every_rule_abiding_site_set(seed):
+    """The adjacency cut from any violating set holds at every set that obeys the rule.
+
+    Synthetic (generated) grids: 8×4 unit cells, Manhattan-distance seconds with
+    random noise, existing stations (full ones, and for odd seeds one small one)
+    fixed, six small candidates; every site set is enumerated.
+    """
+    import itertools
+    from types import SimpleNamespace
+
+    import numpy as np
+    import shapely
+
+    from coverage.optimise import PlacementProblem
+    from coverage.optimise.rules import cut_for
+    from coverage.optimise.sites import classify
+    from coverage.siting import _adjacency_check
+
+    rng = np.random.default_rng(seed)
+    xs, ys = np.meshgrid(np.arange(8), np.arange(4))
+    cxy = np.c_[xs.ravel(), ys.ravel()] + 0.5
+    cells = shapely.box(cxy[:, 0] - 0.5, cxy[:, 1] - 0.5, cxy[:, 0] + 0.5, cxy[:, 1] + 0.5)
+    fixed_types = ["level1"] if seed % 3 == 0 else ["level1", "level2"]
+    if seed % 2:
+        fixed_types.append("small")
+    m = len(fixed_types) + 6
+    # Full stations on the west edge, small sites further east: many small districts
+    # then sit behind others, away from every full district.
+    west = np.flatnonzero(cxy[:, 0] < 1)
+    east = np.flatnonzero(cxy[:, 0] > 2)
+    pick = np.r_[rng.choice(west, size=2, replace=False)[: min(2, len(fixed_types))],
+                 rng.choice(east, size=m - min(2, len(fixed_types)), replace=False)]
+    sites = cxy[pick]
+    cost = np.abs(cxy[:, None, :] - sites[None, :, :]).sum(axis=2) * 10
+    cost = np.round(cost + rng.uniform(0, 3, cost.shape))
+    prob = PlacementProblem.from_cost_matrix(
+        cost, threshold=100.0, fixed=list(range(len(fixed_types))),
+        site_types=fixed_types + ["small"] * 6)
+    check = _adjacency_check(prob, SimpleNamespace(cells=cells))
+    cols = classify(prob)
+    masks = []
+    for k in range(7):
+        for new in itertools.combinations(range(len(fixed_types), m), k):
+            mask = np.zeros(m, dtype=bool)
+            mask[: len(fixed_types)] = True
+            mask[list(new)] = True
+            masks.append(mask)
+    good = [mk for mk in masks if not check(np.flatnonzero(mk))]
+    bad = [mk for mk in masks if check(np.flatnonzero(mk))]
+    assert bad
+    for mk in bad:
+        for v in check(np.flatnonzero(mk)):
+            cut = cut_for(v, mk, cols)
+            rhs = cut.rhs
+            # Fold the constants (fixed stations) in, as the models do.
+            terms = [(j, c) for j, c in cut.coef if cols.var[j]]
+            rhs -= sum(c for j, c in cut.coef if cols.const_open[j])
+            assert sum(c * mk[j] for j, c in terms) < rhs  # it removes the violating set
+            for g in good:
+                assert sum(c * g[j] for j, c in terms) >= rhs - 1e-9, (
+                    np.flatnonzero(mk), np.flatnonzero(g))
+
+
+def test_more_new_sites_than_candidates_is_a_clear_error(yuzhong_network, yuzhong_index, stations,
+                                                         few_candidates):
+    with pytest.raises(InputError, match="more new sites than the"):
+        site_stations(yuzhong_network, stations, model="mclp", p=100_000,
+                      candidates=few_candidates, index=yuzhong_index)
+
+
 def _recomputed(assessment, sid):
     """Figures of station ``sid`` recomputed independently from the assessment's own state."""
     import numpy as np

@@ -35,3 +35,23 @@ def add_assignment(lp: pulp.LpProblem, rows: AssignRows, x: dict[int, pulp.LpVar
                          f"assign_{g:07d}")
         per_row.append(pairs)
     return per_row
+
+
+def assignment_start(rows: AssignRows, per_row: list, mask) -> dict:
+    """Assignment variable values for the open columns ``mask``: each group to its nearest.
+
+    The nearest open option of each row group (ties to the first pair, as
+    listed) gets 1, every other pair 0. Groups with no open option are left
+    out, which makes the start incomplete rather than wrong.
+    """
+    start = {}
+    for g, pairs in enumerate(per_row):
+        a, b = int(rows.indptr[g]), int(rows.indptr[g + 1])
+        best, best_c = None, math.inf
+        for k, (_y, c) in enumerate(pairs):
+            is_open = mask[int(rows.indices[a + k])] if k < b - a else True
+            if is_open and c < best_c:
+                best, best_c = k, c
+        for k, (y, _) in enumerate(pairs):
+            start[y] = 1.0 if k == best else 0.0
+    return start

@@ -38,8 +38,12 @@ class SolveOptions:
     solver : {"highs", "cbc"}
         HiGHS through highspy (default) or the CBC binary bundled with PuLP.
     time_limit : float, optional
-        Wall-clock seconds for the whole model (all rounds of a lazy-cut loop
-        and all bisection steps together). ``None`` = no limit.
+        Wall-clock seconds for the whole model call: presolve, the heuristic
+        incumbent, district-rule seed cuts (which stop at half the limit),
+        model building, and every solver run of the lazy-cut rounds,
+        bisection probes or Benders iterations. When it runs out the best
+        solution found so far is returned as ``feasible`` with the best bound;
+        never ``error`` when a solution exists. ``None`` = no limit.
     mip_gap : float
         Relative gap at which the solver may stop. The default 0 asks for a
         proof of optimality; a positive value may end with status ``feasible``.
@@ -107,7 +111,12 @@ def _label(solver: str) -> str:
     return f"CBC (PuLP {pulp.__version__} bundled)"
 
 
-def solve(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None) -> Outcome:
+#: Status of an Outcome for a run that never started because the time was used up.
+NOT_STARTED = "time limit reached before this solve started"
+
+
+def solve(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None,
+          start: dict[pulp.LpVariable, float] | None = None) -> Outcome:
     """Solve ``lp`` and return an honest :class:`Outcome`.
 
     Parameters
@@ -118,13 +127,16 @@ def solve(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None) -
         Solver choice and settings.
     time_limit : float or None
         Seconds left for this run (the caller tracks a shared budget).
+    start : dict, optional
+        A feasible solution (variable → value) to start from: HiGHS gets it
+        through ``setSolution``, CBC through PuLP's ``warmStart``.
     """
     if time_limit is not None and time_limit <= 0:
-        return Outcome("error", False, None, None, None,
-                       "time limit used up before this solve started", 0.0)
+        # No solution and no bound from this run; the caller keeps what it had.
+        return Outcome("error", False, None, None, None, NOT_STARTED, 0.0, reason=NOT_STARTED)
     if options.solver == "highs":
-        return _solve_highs(lp, options, time_limit)
-    return _solve_cbc(lp, options, time_limit)
+        return _solve_highs(lp, options, time_limit, start)
+    return _solve_cbc(lp, options, time_limit, start)
 
 
 def _finish(lp: pulp.LpProblem, said_optimal: bool, has_solution: bool, bound: float | None,
@@ -163,13 +175,58 @@ def _highs_threads(requested: int | None) -> int:
     return 0 if requested is None else int(requested)
 
 
-def _solve_highs(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None) -> Outcome:
+class _StartedHiGHS(pulp.HiGHS):
+    """PuLP's highspy interface, handing HiGHS a starting solution before it runs."""
+
+    def __init__(self, *args, start: dict[pulp.LpVariable, float] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.start = start or {}
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+        if self.start:
+            import numpy as np
+
+            # Variables in no row and not in the objective never reach HiGHS.
+            given = [(v.index, value) for v, value in self.start.items()
+                     if getattr(v, "index", None) is not None]
+            idx = np.fromiter((i for i, _ in given), dtype=np.int32, count=len(given))
+            val = np.fromiter((a for _, a in given), dtype=np.float64, count=len(given))
+            lp.solverModel.setSolution(int(idx.size), idx, val)
+        lp.solverModel.run()
+
+
+def run_highs(h, options: SolveOptions, time_limit: float | None) -> float:
+    """Run a highspy model built as arrays (no PuLP) with the package's solver options.
+
+    Applies ``msg``, ``mip_gap``, ``threads`` and the time limit, and handles the
+    per-process thread scheduler as :func:`solve` does. Returns wall seconds.
+    """
     import highspy
 
     global _scheduler_threads
     threads = _highs_threads(options.threads)
-    solver = pulp.HiGHS(msg=options.msg, timeLimit=time_limit, gapRel=options.mip_gap,
-                        threads=options.threads)
+    h.setOptionValue("output_flag", bool(options.msg))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("time_limit", float("inf") if time_limit is None else float(time_limit))
+    with _SCHEDULER_LOCK:
+        if _scheduler_threads is not None and _scheduler_threads != threads:
+            highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = threads
+        t0 = time.perf_counter()
+        h.run()
+        return time.perf_counter() - t0
+
+
+def _solve_highs(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None,
+                 start: dict[pulp.LpVariable, float] | None = None) -> Outcome:
+    import highspy
+
+    global _scheduler_threads
+    threads = _highs_threads(options.threads)
+    solver = _StartedHiGHS(msg=options.msg, timeLimit=time_limit, gapRel=options.mip_gap,
+                           threads=options.threads, start=start)
     with _SCHEDULER_LOCK:
         if _scheduler_threads is not None and _scheduler_threads != threads:
             highspy.Highs.resetGlobalScheduler(True)
@@ -231,12 +288,16 @@ def parse_cbc_log(log: str) -> dict[str, object]:
     return out
 
 
-def _solve_cbc(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None) -> Outcome:
+def _solve_cbc(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None,
+               start: dict[pulp.LpVariable, float] | None = None) -> Outcome:
     fd, log_path = tempfile.mkstemp(prefix="cbc-", suffix=".log")
     os.close(fd)
+    for var, value in (start or {}).items():
+        var.setInitialValue(value)
     try:
         solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=options.mip_gap,
-                                   threads=options.threads, logPath=log_path)
+                                   threads=options.threads, logPath=log_path,
+                                   warmStart=bool(start))
         t0 = time.perf_counter()
         try:
             lp.solve(solver)

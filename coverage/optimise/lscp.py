@@ -6,6 +6,7 @@ import pulp
 
 from coverage.optimise.backend import SolveOptions
 from coverage.optimise.cover import add_cover_once
+from coverage.optimise.heuristic import lscp_incumbent
 from coverage.optimise.presolve import PresolveOptions, cover_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
@@ -18,6 +19,7 @@ from coverage.optimise.runner import (
     precheck_failure,
     rules_active,
     run_rounds,
+    usable_incumbent,
 )
 from coverage.optimise.sites import add_cuts, add_site_constraints, classify, make_vars, precheck
 
@@ -39,7 +41,10 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
         Needs ``threshold``. Budget, type limits, forced sites and closing
         options apply.
     options : SolveOptions, optional
-        Solver, time limit, gap, threads.
+        Solver, time limit, gap, threads. The time limit covers presolve, the
+        heuristic, seed cuts and model building as well as every solver round
+        (see :class:`~coverage.optimise.SolveOptions`); a solution found before
+        it ran out is returned as ``feasible`` with the best bound.
     presolve : PresolveOptions, optional
         Which exact reductions to apply.
     check : callable, optional
@@ -68,6 +73,9 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
                                 reason=reason, uncoverable=rows.uncoverable, details=details)
     cols = rows.cols
     n_forced_new = sum(1 for j in problem.force_open if cols.new[j])
+    with clock.building():
+        incumbent = usable_incumbent(problem, lscp_incumbent(problem, classify(problem), radius),
+                                     check, clock)
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("lscp", pulp.LpMinimize)
@@ -79,12 +87,18 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
                      impossible=add_cuts(lp, x, cols, cuts))
 
     state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
-                       max_cut_rounds)
+                       max_cut_rounds, incumbent)
     return finish(
         problem, model="lscp", method=method, options=options, clock=clock, state=state,
         evaluate=lambda mask, _: float((mask & ~problem.is_fixed).sum()),
-        uncoverable=rows.uncoverable, presolve=rows.report, details=details,
-        infeasible_hint=("No set of new sites meets the budget / type limits / closing "
-                         "options and still covers every coverable demand point; relax them."),
+        uncoverable=rows.uncoverable, presolve=rows.report, details=details, maximise=False,
+        infeasible_hint=(
+            ("No set of new sites covers every coverable demand point within "
+             f"{radius:g} s while every district rule holds (with the 建标152 rules: each "
+             "small station's district within its area cap and bordering a full station's "
+             "district) and the site options are met; relax the rules or the options, or "
+             "use mclp to cover the most demand under the rules.") if checking else
+            ("No set of new sites meets the budget / type limits / closing "
+             "options and still covers every coverable demand point; relax them.")),
     )
 

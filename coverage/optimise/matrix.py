@@ -129,6 +129,8 @@ def nearest_open(csr: sparse.csr_array, open_mask: np.ndarray) -> tuple[np.ndarr
     """Cost to, and index of, the nearest open site for every demand row.
 
     Ties go to the lowest candidate index, so districts are deterministic.
+    One pass over the stored entries (no sort): a per-row minimum, then the
+    first entry of each row that attains it (indices are sorted within rows).
 
     Parameters
     ----------
@@ -146,19 +148,52 @@ def nearest_open(csr: sparse.csr_array, open_mask: np.ndarray) -> tuple[np.ndarr
     """
     n = csr.shape[0]
     keep = open_mask[csr.indices]
-    rows = row_of_entries(csr)[keep]
-    cols = csr.indices[keep]
-    vals = csr.data[keep]
     first_due = np.full(n, np.inf)
     site = np.full(n, -1, dtype=np.int64)
-    if rows.size:
-        order = np.lexsort((cols, vals, rows))
-        rows, cols, vals = rows[order], cols[order], vals[order]
-        head = np.ones(rows.size, dtype=bool)
-        head[1:] = rows[1:] != rows[:-1]
-        first_due[rows[head]] = vals[head]
-        site[rows[head]] = cols[head]
+    if not keep.any():
+        return first_due, site
+    counts = np.bincount(row_of_entries(csr)[keep], minlength=n)
+    vals = csr.data[keep]
+    cols = csr.indices[keep]
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    has = counts > 0
+    first_due[has] = np.minimum.reduceat(vals, starts[has])
+    rows = np.repeat(np.arange(n), counts)
+    hit = np.flatnonzero(vals == first_due[rows])
+    # The first hit of each row is its lowest column at the minimum.
+    head = np.ones(hit.size, dtype=bool)
+    head[1:] = rows[hit[1:]] != rows[hit[:-1]]
+    site[rows[hit[head]]] = cols[hit[head]]
     return first_due, site
+
+
+def nearest_two(csr: sparse.csr_array, open_mask: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest open site (cost, column) and the second-nearest cost, per demand row.
+
+    Used by the interchange heuristics: closing a row's nearest site sends it
+    to the second-nearest. ``inf`` where there is no such site.
+    """
+    d1, s1 = nearest_open(csr, open_mask)
+    keep = open_mask[csr.indices]
+    rows = row_of_entries(csr)
+    keep &= csr.indices != s1[rows]
+    d2 = np.full(csr.shape[0], np.inf)
+    np.minimum.at(d2, rows[keep], csr.data[keep])
+    return d1, s1, d2
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(v: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads uint64 keys before they are summed per row."""
+    with np.errstate(over="ignore"):
+        v = (v + _MIX).astype(np.uint64)
+        v = (v ^ (v >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        v = (v ^ (v >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return v ^ (v >> np.uint64(31))
 
 
 def group_identical_rows(
@@ -167,8 +202,11 @@ def group_identical_rows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Group rows whose stored pattern (and values, and ``extra`` key) are identical.
 
-    The key is the exact bytes of each row's column indices (and values), so two
-    rows share a group only when they are equal, never on a hash collision.
+    Rows are bucketed by a 64-bit hash of their (position, column, value)
+    entries, then every row is compared entry by entry with the first row of
+    its bucket: two rows share a group only when they are equal, never on a
+    hash collision (a colliding row starts a group of its own). Vectorised:
+    no Python loop over rows except for the (astronomically rare) collisions.
 
     Returns
     -------
@@ -177,19 +215,54 @@ def group_identical_rows(
     first : numpy.ndarray of int
         The first (lowest) row of each group.
     """
+    indptr = np.asarray(indptr, dtype=np.int64)
     n = indptr.size - 1
-    seen: dict[bytes, int] = {}
-    group = np.empty(n, dtype=np.int64)
-    first: list[int] = []
-    for i in range(n):
-        a, b = indptr[i], indptr[i + 1]
-        key = indices[a:b].tobytes()
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    length = np.diff(indptr)
+    rows = np.repeat(np.arange(n), length)
+    pos = np.arange(indices.size, dtype=np.int64) - indptr[rows]
+    key = _mix(np.asarray(indices, dtype=np.int64).astype(np.uint64) * np.uint64(1_000_003)
+               + pos.astype(np.uint64))
+    if data is not None:
+        bits = np.ascontiguousarray(data, dtype=np.float64).view(np.uint64)
+        key = _mix(key ^ bits)
+    h = np.zeros(n, dtype=np.uint64)
+    full = length > 0
+    if full.any():
+        with np.errstate(over="ignore"):
+            h[full] = np.add.reduceat(key, indptr[:-1][full])
+    cols = [length.astype(np.uint64), h]
+    if extra is not None:
+        cols.append(np.ascontiguousarray(extra, dtype=np.float64).view(np.uint64))
+    order = np.lexsort(cols[::-1])
+    ks = np.stack([c[order] for c in cols], axis=1)
+    new = np.ones(n, dtype=bool)
+    new[1:] = (ks[1:] != ks[:-1]).any(axis=1)
+    bucket = np.empty(n, dtype=np.int64)
+    bucket[order] = np.cumsum(new) - 1
+    # First (lowest) row of each bucket, then check every row against it exactly.
+    lead = np.full(int(bucket.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(lead, bucket, np.arange(n))
+    ref = lead[bucket]
+    same = np.ones(n, dtype=bool)
+    if indices.size:
+        e_ref = indptr[ref[rows]] + pos
+        diff = indices != indices[e_ref]
         if data is not None:
-            key += b"|" + data[a:b].tobytes()
-        if extra is not None:
-            key += b"#" + extra[i].tobytes()
-        g = seen.setdefault(key, len(first))
-        if g == len(first):
-            first.append(i)
-        group[i] = g
-    return group, np.asarray(first, dtype=np.int64)
+            diff |= data != data[e_ref]
+        same &= np.bincount(rows, weights=diff, minlength=n) == 0
+    group = np.where(same, ref, -1)
+    for i in np.flatnonzero(~same):  # hash collisions only
+        a, b = indptr[i], indptr[i + 1]
+        leaders = np.flatnonzero((group[:i] == np.arange(i)) & (length[:i] == length[i]))
+        group[i] = i
+        for k in leaders:
+            c, d = indptr[k], indptr[k + 1]
+            if np.array_equal(indices[a:b], indices[c:d]) and (
+                    data is None or np.array_equal(data[a:b], data[c:d])) and (
+                    extra is None or extra[k] == extra[i]):
+                group[i] = k
+                break
+    first, group = np.unique(group, return_inverse=True)
+    return group.astype(np.int64), first.astype(np.int64)

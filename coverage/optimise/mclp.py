@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pulp
+from scipy import sparse
 
 from coverage.optimise.backend import SolveOptions
 from coverage.optimise.cover import row_terms
+from coverage.optimise.heuristic import mclp_incumbent
+from coverage.optimise.matrix import nearest_open
 from coverage.optimise.presolve import PresolveOptions, cover_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
@@ -20,12 +24,14 @@ from coverage.optimise.runner import (
     precheck_failure,
     rules_active,
     run_rounds,
+    usable_incumbent,
 )
 from coverage.optimise.sites import (
     add_cuts,
     add_site_constraints,
     check_p,
     classify,
+    effective_p,
     make_vars,
     new_var,
     precheck,
@@ -62,18 +68,26 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
     p = check_p(p, "MCLP")
     radius = problem.require_threshold("MCLP")
     clock = Clock(options.time_limit)
+    details: dict = {"p": p, "threshold_s": radius, "total_weight": float(problem.weights.sum())}
+    p = effective_p(problem, p, details)
     checking = rules_active(problem, check)
     method = "cover+lazy-cuts" if checking else "cover"
     with clock.building():
         rows = cover_rows(problem, radius, classify(problem), need=1, options=presolve,
                           drop_uncoverable=False, dominance=not checking)
-    total = float(problem.weights.sum())
-    details: dict = {"p": p, "threshold_s": radius, "total_weight": total}
+    total = details["total_weight"]
     reason = precheck(problem, p)
     if reason:
         return precheck_failure(problem, model="mclp", method=method, options=options,
                                 reason=reason, uncoverable=rows.uncoverable, details=details)
     cols = rows.cols
+    with clock.building():
+        incumbent = usable_incumbent(problem, mclp_incumbent(
+            problem, classify(problem), radius, p, deadline=clock.deadline(0.25)), check, clock,
+            lambda mask: float(problem.weights[nearest_open(problem.cost, mask)[0]
+                                               <= radius].sum()))
+    R = sparse.csr_array((np.ones(rows.indices.size), rows.indices, rows.indptr),
+                         shape=(rows.n_rows, problem.n_candidates))
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("mclp", pulp.LpMaximize)
@@ -87,15 +101,20 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
                                                                row_terms(rows, x, g)])
                 lp.addConstraint(expr <= int(rows.n_const[g]), f"cover_{g:07d}")
         add_site_constraints(lp, x, problem, cols, p)
+
+        def aux_start(mask: np.ndarray) -> dict:
+            cov = np.minimum(1.0, R @ mask.astype(np.float64) + rows.n_const)
+            return {z[g]: float(cov[g]) for g in range(rows.n_rows)}
+
         return Built(lp, x, cols, constant=rows.settled_weight,
-                     impossible=add_cuts(lp, x, cols, cuts))
+                     impossible=add_cuts(lp, x, cols, cuts), aux_start=aux_start)
 
     state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
-                       max_cut_rounds)
+                       max_cut_rounds, incumbent)
     result = finish(
         problem, model="mclp", method=method, options=options, clock=clock, state=state,
         evaluate=lambda _, fd: float(problem.weights[fd <= radius].sum()),
-        uncoverable=rows.uncoverable, presolve=rows.report, details=details,
+        uncoverable=rows.uncoverable, presolve=rows.report, details=details, maximise=True,
     )
     if result.objective is None or total == 0:
         return result

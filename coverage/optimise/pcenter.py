@@ -15,16 +15,17 @@ Two exact methods:
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pulp
 from tqdm.auto import tqdm
 
-from coverage.optimise.assign import add_assignment
+from coverage.optimise import backend
+from coverage.optimise.assign import add_assignment, assignment_start
 from coverage.optimise.backend import SolveOptions
 from coverage.optimise.cover import add_cover_once
-from coverage.optimise.matrix import nearest_open, select_columns
+from coverage.optimise.heuristic import pcenter_incumbent
+from coverage.optimise.matrix import nearest_open
 from coverage.optimise.presolve import PresolveOptions, assign_rows, cover_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
@@ -34,9 +35,11 @@ from coverage.optimise.runner import (
     Clock,
     finish,
     initial_cuts,
+    placement,
     precheck_failure,
     rules_active,
     run_rounds,
+    usable_incumbent,
 )
 from coverage.optimise.sites import (
     Columns,
@@ -45,6 +48,7 @@ from coverage.optimise.sites import (
     add_site_constraints,
     check_p,
     classify,
+    effective_p,
     make_vars,
     new_var,
     precheck,
@@ -86,10 +90,11 @@ def pcenter(problem: PlacementProblem, p: int, *, method: str = "bisection",
     options = options or SolveOptions()
     presolve = presolve or PresolveOptions()
     p = check_p(p, "p-center")
+    details: dict = {"p": p}
+    p = effective_p(problem, p, details)
     cols = classify(problem)
     reachable = ~np.isinf(nearest_open(problem.cost, cols.available)[0])
     uncoverable = np.flatnonzero(~reachable)
-    details: dict = {"p": p}
     checking = rules_active(problem, check)
     label = method + ("+lazy-cuts" if checking else "")
     reason = precheck(problem, p)
@@ -115,40 +120,67 @@ def _assignment(problem, p, cols, options, presolve, check, max_cut_rounds, labe
     clock = Clock(options.time_limit)
     with clock.building():
         rows = assign_rows(problem, cols, options=presolve, weighted=False)
+        reachable = np.ones(problem.n_demand, dtype=bool)
+        reachable[uncoverable] = False
+        incumbent = usable_incumbent(problem, pcenter_incumbent(
+            problem, cols, p, deadline=clock.deadline(0.25)), check, clock,
+            lambda mask: _worst_served(problem, mask, reachable))
 
     def build(cuts: list) -> Built:
         lp = pulp.LpProblem("pcenter", pulp.LpMinimize)
         x = make_vars(lp, cols)
         z = new_var(lp, "z", rows.settled_max)
         lp.setObjective(pulp.LpAffineExpression([(z, 1)]))
-        for g, pairs in enumerate(add_assignment(lp, rows, x)):
+        per_row = add_assignment(lp, rows, x)
+        for g, pairs in enumerate(per_row):
             lp.addConstraint(pulp.LpAffineExpression([(y, c) for y, c in pairs] + [(z, -1)])
                              <= 0, f"worst_{g:07d}")
         add_site_constraints(lp, x, problem, cols, p)
-        return Built(lp, x, cols, impossible=add_cuts(lp, x, cols, cuts))
+
+        def aux_start(mask: np.ndarray) -> dict:
+            start = assignment_start(rows, per_row, mask)
+            start[z] = max([rows.settled_max] + [
+                c for pairs in per_row for y, c in pairs if start.get(y, 0.0) > 0.5])
+            return start
+
+        return Built(lp, x, cols, impossible=add_cuts(lp, x, cols, cuts), aux_start=aux_start)
 
     state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
-                       max_cut_rounds)
+                       max_cut_rounds, incumbent)
     return finish(problem, model="pcenter", method=label, options=options, clock=clock,
                   state=state, evaluate=worst, uncoverable=uncoverable,
-                  presolve=rows.report, details=details, infeasible_hint=hint)
+                  presolve=rows.report, details=details, infeasible_hint=hint, maximise=False)
 
 
 def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
                max_cut_rounds, label, worst, uncoverable, details, hint) -> PlacementResult:
     clock = Clock(options.time_limit)
     with clock.building():
-        avail = select_columns(problem.cost, cols.available)
-        # At least one value, so that demand nobody reaches still gets one (trivial) probe.
-        values = np.unique(np.append(avail.data, 0.0))
-        # No radius below the largest "nearest available site" time can work.
         lo_val = float(nearest_open(problem.cost, cols.available)[0][reachable].max(initial=0.0))
-        lo = int(np.searchsorted(values, lo_val))
+        incumbent = usable_incumbent(problem, pcenter_incumbent(
+            problem, cols, p, deadline=clock.deadline(0.25)), check, clock,
+            lambda mask: _worst_served(problem, mask, reachable))
+        data = problem.cost.data[cols.available[problem.cost.indices]]
+        # Only the distinct times between the lower bound and the incumbent's worst time
+        # can be the optimum; at least one value, so that demand nobody reaches still
+        # gets one (trivial) probe.
+        keep = data >= lo_val
+        if incumbent is not None:
+            keep &= data <= incumbent.objective
+        values = np.unique(np.append(data[keep], lo_val))
+        lo = 0
         hi = values.size - 1
+    if incumbent is not None:
+        details = {**details, "heuristic": {"method": incumbent.method,
+                                            "objective": incumbent.objective,
+                                            "seconds": round(incumbent.seconds, 3)}}
     checking = rules_active(problem, check)
     cuts: list[Cut] = initial_cuts(problem, clock)
     probes: list[tuple[float, str]] = []
-    best = None  # (radius, Rounds, report)
+    # (radius, open mask, presolve report, where it came from)
+    best = None if incumbent is None else (incumbent.objective, incumbent.mask, {}, "heuristic")
+    if best is not None:
+        hi = int(np.searchsorted(values, best[0]))
     last = None
     stop_reason = ""
 
@@ -176,55 +208,77 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
     while True:
         if best is not None and lo >= hi:
             break
-        # After a bisection probe finds a covering set, try the value just below its
-        # worst time: near the optimum one infeasible probe there proves optimality,
-        # where plain bisection would spend many hard probes narrowing the interval.
+        if clock.remaining() is not None and clock.remaining() <= 0:
+            stop_reason = "time limit reached"
+            break
+        # After a probe finds a covering set, try the value just below its worst time:
+        # near the optimum one infeasible probe there proves optimality, where plain
+        # bisection would spend many hard probes narrowing the interval.
         mid = hi if best is None else (hi - 1 if below else (lo + hi) // 2)
         bar.set_postfix(lo=f"{values[lo]:.4g}", hi=f"{values[hi]:.4g}", refresh=False)
         bar.update()
         state, rows = probe(float(values[mid]))
         last = state
         out = state.outcome
-        if out.has_solution and not state.violations:
+        if out is not None and out.has_solution and not state.violations \
+                and state.mask is not None:
             fd, _ = nearest_open(problem.cost, state.mask)
             r = float(fd[reachable].max(initial=0.0))
             probes.append((float(values[mid]), f"covered, worst {r:g} s"))
             below = best is not None and not below
-            best = (r, state, rows.report)
-            hi = int(np.searchsorted(values, r))
+            if best is None or r < best[0]:
+                best = (r, state.mask, rows.report, "solver")
+            hi = int(np.searchsorted(values, best[0]))
             continue
-        if out.status == "infeasible":
+        if out is not None and out.status == "infeasible":
             probes.append((float(values[mid]), "infeasible"))
             if best is None:
                 break
             lo, below = mid + 1, False
             continue
-        probes.append((float(values[mid]), out.status))
-        stop_reason = (out.message if not state.violations else
-                       "district rules still broken after the cut-round limit")
+        probes.append((float(values[mid]), "time limit" if state.timed_out else
+                       (out.status if out is not None else "not run")))
+        stop_reason = ("time limit reached" if state.timed_out and not state.violations else
+                       "district rules still broken after the cut-round limit"
+                       if state.violations else out.message)
         break
     bar.close()
-    details = {**details, "probes": probes, "cuts": len(cuts)}
+    details = {**details, "probes": probes, "cuts": len(cuts),
+               "solver_run_s": clock.solver_run_s}
     if best is None:
+        if last is None:
+            return PlacementResult(
+                model="pcenter", status="error", method=label,
+                solver=backend.solver_label(options),
+                message=("no solution found within the time limit and no heuristic solution "
+                         "either; raise the time limit"), solve_s=clock.solve_s,
+                build_s=clock.build_s, uncoverable=uncoverable, details=details)
         return finish(problem, model="pcenter", method=label, options=options, clock=clock,
                       state=last, evaluate=worst, uncoverable=uncoverable, presolve={},
-                      details=details, infeasible_hint=hint)
-    radius, state, report = best
+                      details=details, infeasible_hint=hint, maximise=False)
+    radius, mask, report, source = best
     bound = float(values[lo])
-    # The probes are feasibility models (objective 0), so the check is against 0 and the
-    # p-center objective is set below.
-    result = finish(problem, model="pcenter", method=label, options=options, clock=clock,
-                    state=state, evaluate=lambda *_: 0.0, uncoverable=uncoverable,
-                    presolve=report, details=details)
     if lo >= hi:
-        message = (f"proven optimal by bisection over {values.size} distinct travel times "
-                   f"({len(probes)} probes)")
+        message = (f"proven optimal by bisection over {values.size} candidate radii "
+                   f"({len(probes)} probes, starting from the {source}'s {radius:g} s)")
         status, gap = "optimal", 0.0
     else:
-        message = (f"bisection stopped early ({stop_reason}); the sites returned reach all "
-                   f"demand within {radius:g} s, the optimum is at least {bound:g} s")
-        status, gap = "feasible", (radius - bound) / radius if radius else math.inf
-    if result.status == "error":  # internal consistency check failed: keep its message
-        return result
-    return replace(result, status=status, message=message, objective=radius, bound=bound,
-                   gap=gap)
+        message = (f"bisection stopped early ({stop_reason}); the sites returned (from the "
+                   f"{source}) reach all demand within {radius:g} s, the optimum is at least "
+                   f"{bound:g} s")
+        status = "feasible"
+        gap = (radius - bound) / radius if radius else math.inf
+    details["solution_from"] = source
+    return placement(problem, mask, model="pcenter", status=status, message=message,
+                     solver=backend.solver_label(options), method=label, objective=radius,
+                     bound=bound, gap=gap, solve_s=clock.solve_s, build_s=clock.build_s,
+                     uncoverable=uncoverable, presolve=report, details=details)
+
+
+def _worst_served(problem: PlacementProblem, mask: np.ndarray, reachable: np.ndarray
+                  ) -> float | None:
+    """Worst first-due time over reachable rows, or None if one is left unserved."""
+    fd, _ = nearest_open(problem.cost, mask)
+    if np.isinf(fd[reachable]).any():
+        return None
+    return float(fd[reachable].max(initial=0.0))

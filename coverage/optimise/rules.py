@@ -36,6 +36,7 @@ opened on its own.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -79,6 +80,12 @@ class Violation:
         How much the remedy columns must take away together (> 0). With
         ``relief`` the cut is the knapsack cover
         ``Σ min(1, relief / need) · open[remedy] >= open[site]``.
+    blockers : tuple of int, optional
+        Open columns of which at least one must close for ``site`` to meet
+        the rule, whatever else opens: the cut is
+        ``open[site] <= Σ (1 − open[blockers])``. Stronger than a no-good cut
+        (which also lets any closed column open), valid for rules that opening
+        more sites can never repair, such as the 建标152 adjacency rule.
     """
 
     rule: str
@@ -89,6 +96,7 @@ class Violation:
     limit: float | None = None
     relief: tuple[float, ...] | None = None
     need: float | None = None
+    blockers: tuple[int, ...] | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
@@ -166,7 +174,14 @@ def area_violations(problem: PlacementProblem, open_mask: np.ndarray) -> list[Vi
     return out
 
 
-def seed_cuts(problem: PlacementProblem, cols: Columns) -> list[Cut]:
+#: Largest number of matrix entries :func:`seed_cuts` reads in total. Seed cuts only
+#: strengthen the first model (the lazy-cut loop enforces the rule anyway), so on a
+#: very large instance the seeding stops here rather than holding up the solve.
+SEED_WORK_ENTRIES = 30_000_000
+
+
+def seed_cuts(problem: PlacementProblem, cols: Columns, *,
+              deadline: float | None = None) -> list[Cut]:
     """Area cuts known before any solve, one per capped column that needs one.
 
     For every capped column ``s`` that may open, take ``O`` = the columns open
@@ -174,6 +189,11 @@ def seed_cuts(problem: PlacementProblem, cols: Columns) -> list[Cut]:
     which ``s`` beats every such column. If that district is above the cap,
     the knapsack cut of the module docstring says which new sites must open
     beside ``s`` (and ``s`` stays closed when none can help).
+
+    Columns are seeded in order of decreasing excess. Seeding stops, keeping
+    the cuts made so far, at ``deadline`` (a ``time.perf_counter()`` value)
+    or after reading :data:`SEED_WORK_ENTRIES` matrix entries: the cuts are
+    optional, the lazy-cut loop still enforces the rule on every solution.
     """
     if not problem.has_area_rule:
         return []
@@ -191,8 +211,15 @@ def seed_cuts(problem: PlacementProblem, cols: Columns) -> list[Cut]:
     order = np.argsort(own_col, kind="stable")
     own_col, own_row, own_s = own_col[order], own_row[order], own_s[order]
     cuts = []
-    for s in np.flatnonzero(excess > 0):
+    row_len = np.diff(cost.indptr)
+    work = 0
+    for s in sorted(np.flatnonzero(excess > 0), key=lambda k: -excess[k]):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         lo, hi = np.searchsorted(own_col, [s, s + 1])
+        work += int(row_len[own_row[lo:hi]].sum())
+        if work > SEED_WORK_ENTRIES:
+            break
         remedy, relief = _relief(problem, int(s), own_row[lo:hi], own_s[lo:hi], cols.var)
         cuts.append(_knapsack(int(s), remedy, relief, float(excess[s]), (
             f"site {problem.candidate_ids[s]!r} ({problem.site_types[s]}) would have a "
@@ -211,6 +238,9 @@ def _knapsack(s: int, remedy: np.ndarray, relief: np.ndarray, need: float,
 
 def cut_for(violation: Violation, open_mask: np.ndarray, cols: Columns) -> Cut:
     """The inequality that removes the violating solution (see :class:`Violation`)."""
+    if violation.blockers is not None:
+        coef = tuple((int(k), -1.0) for k in violation.blockers) + ((violation.site, -1.0),)
+        return Cut(coef=coef, rhs=-float(len(violation.blockers)), reason=violation.message)
     if violation.remedy is not None and violation.relief is not None \
             and violation.need is not None:
         return _knapsack(violation.site, np.asarray(violation.remedy, dtype=np.int64),

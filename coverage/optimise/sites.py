@@ -69,6 +69,22 @@ def check_p(p: object, model: str) -> int:
     return int(p)
 
 
+def effective_p(problem: PlacementProblem, p: int, details: dict) -> int:
+    """``p`` capped at the number of new sites that can open at all.
+
+    Asking for more new sites than there are candidates is answered at once
+    (every candidate that helps opens) and said in ``details["p_requested"]``.
+    """
+    cols = classify(problem)
+    most = int((cols.available & cols.new).sum())
+    if p > most:
+        details["p_requested"] = p
+        details["p_note"] = (f"p={p} is more than the {most} candidate sites that may open; "
+                             f"solved with p={most}")
+        return most
+    return p
+
+
 def precheck(problem: PlacementProblem, p: int | None) -> str | None:
     """Reasons the site options contradict each other, before any MILP is built.
 

@@ -1,0 +1,352 @@
+"""p-median by Benders decomposition on the radius formulation, built as arrays for HiGHS.
+
+García, Labbé & Marín (2011) write p-median with one "radius" variable per
+client and distance level; Duran-Mateluna, Ales & Elloumi (2023) project it
+onto the site variables: with θ_g the travel time of row group g,
+
+    θ_g  ≥  D − Σ_j (D − c_gj)⁺ · x_j          for every level D ≤ f_g,
+
+where ``c_gj`` are the group's candidate times and ``f_g`` the time to its
+nearest site open in every solution (an existing station). Each inequality is
+valid: at any open set its right-hand side is at most ``min(D, nearest open)``.
+The master holds only x and θ; the inequalities are added when violated.
+
+1. **LP phase.** Solve the LP master, add for every group the most violated
+   level (the first level where the LP's x add up to one), re-solve (HiGHS
+   warm-starts the simplex after added rows) until none is violated. This is
+   the LP bound of the assignment formulation.
+2. **Reduced-cost fixing.** A site whose LP reduced cost lifts the LP bound
+   above the heuristic incumbent cannot be in a better solution: fixed closed.
+3. **MILP phase.** Solve the master with integer x, from the incumbent; add
+   the cuts its solution violates (and district-rule cuts), re-solve, until
+   the master's θ equal the true times: then the master's optimum is proven.
+
+HiGHS has no lazy-constraint callback through PuLP, hence the re-solves. The
+model never goes through PuLP's per-row Python expressions; it is passed to
+highspy as arrays (``addCols``/``addRows``). The classical assignment model
+(:mod:`coverage.optimise.assign`, through PuLP, HiGHS or CBC) stays as
+``method="assignment"`` and the tests check that both give the same optimum.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coverage.optimise import backend
+from coverage.optimise.backend import SolveOptions
+from coverage.optimise.heuristic import Incumbent
+from coverage.optimise.presolve import AssignRows
+from coverage.optimise.problem import PlacementProblem
+from coverage.optimise.rules import Check, Violation, cut_for, violations
+from coverage.optimise.sites import Columns, Cut
+
+#: Relative violation below which a Benders cut is not added.
+TOL = 1e-7
+
+
+@dataclass
+class BendersOutcome:
+    """What the decomposition established (objectives include the settled constant)."""
+
+    status: str  # "optimal", "feasible", "infeasible", "timeout", "rules"
+    mask: np.ndarray | None = None
+    objective: float | None = None
+    bound: float | None = None
+    source: str = ""
+    lp_bound: float | None = None
+    lp_rounds: int = 0
+    milp_rounds: int = 0
+    cuts: int = 0
+    fixed_closed: int = 0
+    violations: list[Violation] = field(default_factory=list)
+    broken_mask: np.ndarray | None = None  # the last rule-breaking solution
+    message: str = ""
+
+
+class _Groups:
+    """The assignment rows sorted by (group, time), for vectorised separation."""
+
+    def __init__(self, rows: AssignRows) -> None:
+        n = rows.n_rows
+        grp = np.repeat(np.arange(n), np.diff(rows.indptr))
+        order = np.lexsort((rows.data, grp))
+        self.grp = grp[order]
+        self.col = rows.indices[order].astype(np.int64)
+        self.c = rows.data[order].astype(np.float64)
+        self.start = rows.indptr[:-1].astype(np.int64)
+        self.count = np.diff(rows.indptr)
+        self.f = rows.fixed_cost.astype(np.float64)
+        last = np.where(self.count > 0, self.start + self.count - 1, 0)
+        top = np.where(self.count > 0, self.c[last] if self.c.size else 0.0, np.inf)
+        # No level above this helps: f when an existing station serves the group, else
+        # its farthest pair (some pair must then be open).
+        self.cap = np.where(np.isfinite(self.f), self.f, top)
+        self.n = n
+
+    def levels(self, xval: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Most violated level D per group at ``xval`` and the cut's right-hand side there."""
+        xv = xval[self.col]
+        cs = np.cumsum(xv)
+        base = np.where(self.start > 0, cs[np.maximum(self.start - 1, 0)], 0.0)
+        within = cs - np.repeat(base, self.count)
+        pos = np.arange(self.c.size)
+        hit = np.where(within >= 1 - 1e-9, pos, np.iinfo(np.int64).max)
+        first = np.full(self.n, np.iinfo(np.int64).max)
+        has = self.count > 0
+        if self.c.size:
+            first[has] = np.minimum.reduceat(hit, self.start[has])
+        D = self.cap.copy()
+        ok = first < np.iinfo(np.int64).max
+        D[ok] = np.minimum(self.c[first[ok]], self.cap[ok])
+        below = self.c < D[self.grp]
+        rhs = D - np.bincount(self.grp[below], weights=(D[self.grp] - self.c)[below] * xv[below],
+                              minlength=self.n)
+        return D, rhs
+
+    def true_cost(self, mask: np.ndarray) -> np.ndarray:
+        """Time of each group to its nearest open site (fixed option included)."""
+        d = self.f.copy()
+        on = mask[self.col]
+        np.minimum.at(d, self.grp[on], self.c[on])
+        return d
+
+    def cut_rows(self, G: np.ndarray, D: np.ndarray, xcol: np.ndarray, theta0: int):
+        """CSR arrays of θ_g + Σ (D − c) x ≥ D for the groups ``G``."""
+        sel = np.isin(self.grp, G) & (self.c < D[self.grp])
+        g_e, j_e, v_e = self.grp[sel], xcol[self.col[sel]], (D[self.grp] - self.c)[sel]
+        g_all = np.r_[g_e, G]
+        idx = np.r_[j_e, theta0 + G]
+        val = np.r_[v_e, np.ones(G.size)]
+        order = np.argsort(g_all, kind="stable")
+        counts = np.bincount(np.searchsorted(G, g_all[order]), minlength=G.size)
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        return D[G], starts, idx[order], val[order]
+
+
+def _site_rows(problem: PlacementProblem, cols: Columns, xcol: np.ndarray, p: int):
+    """Count, budget, type and closing rows as (lower, upper, indices, values) tuples."""
+    out = []
+    var = np.flatnonzero(cols.var)
+    forced_new = [j for j in problem.force_open if cols.new[j]]
+    new_vars = var[cols.new[var]]
+    if new_vars.size > p - len(forced_new):
+        out.append((-np.inf, p - len(forced_new), xcol[new_vars], np.ones(new_vars.size)))
+    if problem.budget is not None:
+        left = problem.budget - float(sum(problem.costs[j] for j in forced_new))
+        out.append((-np.inf, left, xcol[new_vars], problem.costs[new_vars]))
+    types = np.asarray(problem.site_types)
+    for t, limit in sorted(problem.type_limits.items()):
+        left = limit - sum(problem.site_types[j] == t for j in forced_new)
+        js = new_vars[types[new_vars] == t]
+        out.append((-np.inf, left, xcol[js], np.ones(js.size)))
+    closable = np.array([j for j in problem.closable if cols.var[j]], dtype=np.int64)
+    if closable.size:
+        must = len(set(problem.closable) & set(problem.force_closed))
+        n = closable.size
+        out.append((n + must - problem.close_max, n + must - problem.close_min, xcol[closable],
+                    np.ones(n)))
+    return out
+
+
+def _add_rule_cut(h, cut: Cut, cols: Columns, xcol: np.ndarray) -> bool:
+    """Add a district-rule cut with constants folded in; False if no solution can meet it."""
+    rhs = cut.rhs
+    idx, val = [], []
+    for j, c in cut.coef:
+        if cols.var[j] and xcol[j] >= 0:
+            idx.append(int(xcol[j]))
+            val.append(c)
+        elif cols.const_open[j]:
+            rhs -= c
+    if not idx:
+        return rhs <= 1e-9
+    h.addRows(1, np.array([rhs]), np.array([np.inf]), len(idx), np.array([0], dtype=np.int32),
+              np.array(idx, dtype=np.int32), np.array(val, dtype=np.float64))
+    return True
+
+
+def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: Columns,
+                    options: SolveOptions, deadline: float | None, check: Check | None,
+                    rule_cuts: list[Cut], incumbent: Incumbent | None, checking: bool,
+                    max_cut_rounds: int) -> BendersOutcome:
+    """Solve p-median exactly by the Benders scheme of the module docstring.
+
+    ``deadline`` is a ``time.perf_counter()`` value (None: no limit). Returns
+    the best rule-abiding solution found (the incumbent's if nothing beats it)
+    and the best proven bound.
+    """
+    import highspy
+
+    def left() -> float | None:
+        return None if deadline is None else deadline - time.perf_counter()
+
+    const = rows.settled_cost
+    out = BendersOutcome(status="timeout")
+    if incumbent is not None:
+        out.mask, out.objective, out.source = incumbent.mask, incumbent.objective, "heuristic"
+    var = np.flatnonzero(cols.var)
+    xcol = np.full(problem.n_candidates, -1, dtype=np.int64)
+    xcol[var] = np.arange(var.size)
+    nx, ng = var.size, rows.n_rows
+    G = _Groups(rows)
+    theta0 = nx
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    first_c = np.full(ng, np.inf)
+    has = G.count > 0
+    first_c[has] = G.c[G.start[has]]
+    lb_theta = np.minimum(G.f, first_c)
+    lb_theta = np.where(np.isfinite(lb_theta), lb_theta, 0.0)
+    costs = np.r_[np.zeros(nx), rows.weight]
+    lower = np.r_[np.zeros(nx), lb_theta]
+    upper = np.r_[np.ones(nx), np.where(np.isfinite(G.cap), G.cap, np.inf)]
+    h.addCols(nx + ng, costs, lower, upper, 0, np.zeros(0, dtype=np.int32),
+              np.zeros(0, dtype=np.int32), np.zeros(0))
+    # Rows no existing station serves must have an open site among their pairs.
+    need = np.flatnonzero(np.isinf(G.f))
+    if need.size:
+        sel = np.isin(G.grp, need)
+        counts = np.bincount(np.searchsorted(need, G.grp[sel]), minlength=need.size)
+        h.addRows(need.size, np.ones(need.size), np.full(need.size, np.inf), int(sel.sum()),
+                  np.r_[0, np.cumsum(counts)[:-1]].astype(np.int32),
+                  xcol[G.col[sel]].astype(np.int32), np.ones(int(sel.sum())))
+    for lo, hi, idx, val in _site_rows(problem, cols, xcol, p):
+        h.addRows(1, np.array([lo], float), np.array([hi], float), len(idx),
+                  np.array([0], dtype=np.int32), np.asarray(idx, dtype=np.int32),
+                  np.asarray(val, dtype=np.float64))
+    for cut in rule_cuts:
+        if not _add_rule_cut(h, cut, cols, xcol):
+            out.status, out.message = "infeasible", f"the district rules cannot all hold: {cut.reason}"
+            return out
+
+    def add_cuts(groups: np.ndarray, D: np.ndarray) -> None:
+        if groups.size == 0:
+            return
+        lo, starts, idx, val = G.cut_rows(groups, D, xcol, theta0)
+        h.addRows(groups.size, lo, np.full(groups.size, np.inf), idx.size,
+                  starts.astype(np.int32), idx.astype(np.int32), val)
+        out.cuts += int(groups.size)
+
+    S = highspy.HighsModelStatus
+    full_x = np.zeros(problem.n_candidates)
+    full_x[cols.const_open] = 0.0  # constants are folded into f_g, never in the pairs
+
+    # The cut at x = 0 for every group: the strongest single cut per group to start from.
+    D0, _ = G.levels(full_x)
+    add_cuts(np.arange(ng), D0)
+    # ---- LP phase
+    lp_value = None
+    while True:
+        t = left()
+        if t is not None and t <= 0:
+            return out
+        backend.run_highs(h, options, t)
+        st = h.getModelStatus()
+        if st == S.kInfeasible:
+            out.status = "infeasible"
+            out.message = "proven infeasible (LP relaxation of the Benders master)"
+            return out
+        if st != S.kOptimal:
+            return out
+        out.lp_rounds += 1
+        sol = np.asarray(h.getSolution().col_value)
+        full_x[var] = sol[:nx]
+        theta = sol[nx:]
+        D, rhs = G.levels(full_x)
+        viol = np.flatnonzero(theta < rhs - TOL * np.maximum(1.0, np.abs(rhs)))
+        lp_value = float(h.getInfo().objective_function_value) + const
+        if viol.size == 0:
+            break
+        add_cuts(viol, D)
+    out.lp_bound = lp_value
+    out.bound = lp_value
+    # ---- reduced-cost fixing against the incumbent
+    if out.objective is not None:
+        rc = np.asarray(h.getSolution().col_dual)[:nx]
+        gap = out.objective - lp_value
+        fix = np.flatnonzero((sol[:nx] < 1e-9) & (rc > gap + 1e-6 * max(1.0, abs(gap))))
+        if fix.size:
+            h.changeColsBounds(fix.size, fix.astype(np.int32), np.zeros(fix.size),
+                               np.zeros(fix.size))
+            out.fixed_closed = int(fix.size)
+    # ---- MILP phase
+    h.changeColsIntegrality(nx, np.arange(nx, dtype=np.int32),
+                            np.full(nx, highspy.HighsVarType.kInteger, dtype=np.uint8))
+    rounds_with_rules = 0
+    seen: set[bytes] = set()
+
+    def seen_same(mask: np.ndarray) -> bool:
+        key = np.packbits(mask).tobytes()
+        if key in seen:
+            return True
+        seen.add(key)
+        return False
+
+    while True:
+        t = left()
+        if t is not None and t <= 0:
+            return out
+        if out.mask is not None:
+            start = out.mask[var].astype(np.float64)
+            if not ((xcol[out.mask & cols.var] < 0).any()):
+                h.setSolution(nx, np.arange(nx, dtype=np.int32), start)
+        backend.run_highs(h, options, t)
+        out.milp_rounds += 1
+        st = h.getModelStatus()
+        info = h.getInfo()
+        if st == S.kInfeasible:
+            if out.mask is None:
+                out.status = "infeasible"
+                out.message = ("proven infeasible: no choice of sites meets the options"
+                               + (" and the district rules" if checking else ""))
+            else:  # the incumbent is rule-abiding, so this cannot happen; stay honest
+                out.status = "feasible"
+            return out
+        if info.mip_dual_bound is not None and np.isfinite(info.mip_dual_bound):
+            b = float(info.mip_dual_bound) + const
+            out.bound = b if out.bound is None else max(out.bound, b)
+        if info.primal_solution_status != 2:
+            return out
+        sol = np.asarray(h.getSolution().col_value)
+        mask = cols.const_open.copy()
+        mask[var] = sol[:nx] > 0.5
+        d = G.true_cost(mask)
+        theta = sol[nx:]
+        viol = np.flatnonzero(theta < d - TOL * np.maximum(1.0, d))
+        found = violations(problem, mask, check) if checking else []
+        if not found:
+            obj = float((rows.weight * d).sum()) + const
+            if out.objective is None or obj < out.objective - 1e-9 * max(1.0, abs(obj)):
+                out.mask, out.objective, out.source = mask, obj, "solver"
+        proven = st == S.kOptimal and viol.size == 0 and not found
+        if st == S.kOptimal and not found and viol.size and seen_same(mask):
+            # The same sites again with violated cuts would loop: numerical trouble.
+            out.status = "feasible"
+            out.message = "cut loop stalled on numerical tolerances"
+            return out
+        if proven:
+            # The master's optimum is a relaxation's optimum and this solution attains it.
+            out.bound = max(out.bound if out.bound is not None else -np.inf,
+                            float(info.objective_function_value) + const)
+            out.status = "optimal"
+            return out
+        if st != S.kOptimal:
+            return out  # time limit inside the MILP
+        full_x[:] = 0.0
+        full_x[mask & cols.var] = 1.0
+        D, _ = G.levels(full_x)
+        add_cuts(viol, D)
+        if found:
+            rounds_with_rules += 1
+            out.violations, out.broken_mask = found, mask
+            if rounds_with_rules > max_cut_rounds:
+                out.status = "rules"
+                return out
+            for v in found:
+                if not _add_rule_cut(h, cut_for(v, mask, cols), cols, xcol):
+                    out.status = "infeasible"
+                    out.message = f"the district rules cannot all hold: {v.message}"
+                    return out

@@ -1,0 +1,330 @@
+"""Fast heuristic incumbents: greedy construction plus swap (interchange) local search.
+
+Every model first asks this module for a feasible set of open sites, so that
+a time limit — or a solver that finds nothing in time — never leaves the user
+without an answer. The exact phase then starts from it (MILP warm start, or
+the p-center bisection's first upper bound) and only returns something else
+when it is at least as good.
+
+- MCLP: greedy by uncovered weight, then best-improvement swaps using the
+  "covered once" bookkeeping (gain of the new site − loss of the old one +
+  the weight both cover that only the old one covered).
+- LSCP: greedy by newly covered rows, then drop redundant sites.
+- p-median: greedy add, then fast interchange (Whitaker 1983; Resende &
+  Werneck 2004): with each row's nearest and second-nearest open site, the
+  profit of every (out, in) swap comes from one pass over the matrix entries.
+- p-center: bisection over the distinct travel times with the greedy cover
+  as the feasibility test at each radius.
+
+The heuristics honour forced, forbidden and existing sites, ``p``, budget and
+type limits. Closable existing stations are kept open, which is feasible only
+when no closing is required; with ``close_min > 0`` no heuristic incumbent is
+made (the exact phase still runs). District rules are checked by the caller:
+an incumbent that breaks them is not used.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from coverage.optimise.matrix import nearest_open, nearest_two, row_of_entries, within
+from coverage.optimise.problem import PlacementProblem
+from coverage.optimise.sites import Columns
+
+#: Relative improvement a swap must bring (guards against cycling on round-off).
+EPS = 1e-9
+#: Largest number of swaps; each is one pass over the matrix entries.
+MAX_SWAPS = 500
+
+
+@dataclass(frozen=True)
+class Incumbent:
+    """A feasible set of open columns and its model objective (recomputed on the matrix)."""
+
+    mask: np.ndarray
+    objective: float
+    method: str
+    seconds: float = 0.0
+
+
+class _Limits:
+    """The site options of one problem, for checking a set of new sites quickly."""
+
+    def __init__(self, problem: PlacementProblem, cols: Columns, p: int | None) -> None:
+        self.pool = cols.var & cols.new
+        # Closable stations stay open; forced new sites count against every limit.
+        self.base = cols.const_open | (cols.var & ~cols.new)
+        forced_new = cols.const_open & cols.new
+        self.slots = None if p is None else p - int(forced_new.sum())
+        self.costs = problem.costs if problem.budget is not None else None
+        self.money = (None if self.costs is None
+                      else problem.budget - float(self.costs[forced_new].sum()))
+        types = np.asarray(problem.site_types)
+        self.type_of = {t: types == t for t in problem.type_limits}
+        self.type_left = {t: k - int((forced_new & (types == t)).sum())
+                          for t, k in problem.type_limits.items()}
+
+    def ok(self, chosen: np.ndarray) -> bool:
+        """Whether the new-site mask ``chosen`` meets p, budget and type limits."""
+        if self.slots is not None and chosen.sum() > self.slots:
+            return False
+        if self.money is not None and self.costs[chosen].sum() > self.money + 1e-9:
+            return False
+        return all(int((chosen & self.type_of[t]).sum()) <= k for t, k in self.type_left.items())
+
+    def addable(self, chosen: np.ndarray) -> np.ndarray:
+        """Pool columns that can be added to ``chosen`` without breaking a limit."""
+        out = self.pool & ~chosen
+        if self.slots is not None and chosen.sum() >= self.slots:
+            return np.zeros_like(out)
+        if self.money is not None:
+            out &= self.costs <= self.money - self.costs[chosen].sum() + 1e-9
+        for t, k in self.type_left.items():
+            if int((chosen & self.type_of[t]).sum()) >= k:
+                out &= ~self.type_of[t]
+        return out
+
+
+def _supported(problem: PlacementProblem, cols: Columns) -> bool:
+    return problem.close_min == 0
+
+
+def _swap_ok(lim: _Limits, chosen: np.ndarray, j: int, k: int) -> bool:
+    trial = chosen.copy()
+    trial[j], trial[k] = False, True
+    return lim.ok(trial)
+
+
+# --------------------------------------------------------------------------- covering
+def _greedy_cover(A: sparse.csr_array, AT: sparse.csr_array, rows: np.ndarray,
+                  base_count: np.ndarray, lim: _Limits) -> np.ndarray | None:
+    """Greedy set cover of ``rows`` (bool) within the limits; None if it cannot finish."""
+    chosen = np.zeros(lim.pool.size, dtype=bool)
+    left = rows & (base_count == 0)
+    while left.any():
+        gain = AT @ left.astype(np.float64)
+        gain[~lim.addable(chosen)] = -1
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            return None
+        chosen[j] = True
+        left[_rows_of(AT, j)] = False
+    # Drop sites every row of which is covered by another open site (latest first).
+    count = base_count + A @ chosen.astype(np.int64)
+    for j in np.flatnonzero(chosen)[::-1]:
+        r = _rows_of(AT, j)
+        r = r[rows[r]]
+        if (count[r] >= 2).all():
+            chosen[j] = False
+            count[_rows_of(AT, j)] -= 1
+    return chosen
+
+
+def _rows_of(AT: sparse.csr_array, j: int) -> np.ndarray:
+    return AT.indices[AT.indptr[j]:AT.indptr[j + 1]]
+
+
+def _cover_parts(problem: PlacementProblem, radius: float, lim: _Limits):
+    A = within(problem.cost, radius)
+    AT = sparse.csr_array(A.T)
+    base_count = A @ lim.base.astype(np.int64)
+    return A, AT, base_count
+
+
+def lscp_incumbent(problem: PlacementProblem, cols: Columns, radius: float
+                   ) -> Incumbent | None:
+    """Greedy cover of every coverable row, redundant sites dropped."""
+    t0 = time.perf_counter()
+    if not _supported(problem, cols):
+        return None
+    lim = _Limits(problem, cols, None)
+    A, AT, base_count = _cover_parts(problem, radius, lim)
+    coverable = (base_count + A @ lim.pool.astype(np.int64)) > 0
+    chosen = _greedy_cover(A, AT, coverable, base_count, lim)
+    if chosen is None:
+        return None
+    mask = lim.base | chosen
+    n_new = int((mask & ~problem.is_fixed).sum())
+    return Incumbent(mask, float(n_new), "greedy cover", time.perf_counter() - t0)
+
+
+def mclp_incumbent(problem: PlacementProblem, cols: Columns, radius: float, p: int,
+                   deadline: float | None = None) -> Incumbent | None:
+    """Greedy by uncovered weight, then best-improvement swaps."""
+    t0 = time.perf_counter()
+    if not _supported(problem, cols):
+        return None
+    lim = _Limits(problem, cols, p)
+    A, AT, base_count = _cover_parts(problem, radius, lim)
+    w = problem.weights
+    chosen = np.zeros(lim.pool.size, dtype=bool)
+    count = base_count.copy()
+    while True:
+        gain = AT @ (w * (count == 0))
+        can = lim.addable(chosen)
+        if not can.any():
+            break
+        gain[~can] = -1
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen[j] = True
+        count[_rows_of(AT, j)] += 1
+    swaps = 0
+    while swaps < MAX_SWAPS and chosen.any() and not _late(deadline):
+        on = np.flatnonzero(chosen)
+        once = w * (count == 1)
+        gain = AT @ (w * (count == 0))
+        loss = AT[on] @ once
+        # extra[a, k]: weight covered only by on[a] that k would also cover.
+        extra = (AT[on] @ sparse.diags_array(once) @ A).toarray()
+        profit = gain[None, :] - loss[:, None] + extra
+        profit[:, ~(lim.pool & ~chosen)] = -np.inf
+        best = _best_swap(profit, on, chosen, lim, float(w.sum()))
+        if best is None:
+            break
+        j, k = best
+        chosen[j], chosen[k] = False, True
+        count[_rows_of(AT, j)] -= 1
+        count[_rows_of(AT, k)] += 1
+        swaps += 1
+    mask = lim.base | chosen
+    fd, _ = nearest_open(problem.cost, mask)
+    return Incumbent(mask, float(w[fd <= radius].sum()), f"greedy + {swaps} swaps",
+                     time.perf_counter() - t0)
+
+
+def _best_swap(profit: np.ndarray, on: np.ndarray, chosen: np.ndarray, lim: _Limits,
+               scale: float) -> tuple[int, int] | None:
+    """The most profitable (out, in) swap that keeps the limits, if it gains enough."""
+    tol = EPS * max(1.0, scale)
+    flat = np.argsort(profit, axis=None)[::-1]
+    for f in flat[:64]:
+        a, k = np.unravel_index(f, profit.shape)
+        if not profit[a, k] > tol:
+            return None
+        if _swap_ok(lim, chosen, int(on[a]), int(k)):
+            return int(on[a]), int(k)
+    return None
+
+
+def _late(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() > deadline
+
+
+# --------------------------------------------------------------------------- p-median
+def pmedian_incumbent(problem: PlacementProblem, cols: Columns, p: int,
+                      deadline: float | None = None) -> Incumbent | None:
+    """Greedy add, then fast interchange; None if some reachable row stays unserved."""
+    t0 = time.perf_counter()
+    if not _supported(problem, cols):
+        return None
+    lim = _Limits(problem, cols, p)
+    C = problem.cost
+    w = problem.weights
+    avail = lim.base | lim.pool
+    reach = ~np.isinf(nearest_open(C, avail)[0])
+    # Unserved reachable rows cost BIG, so that the search serves them first.
+    big = (float(C.data.max(initial=0.0)) + 1.0) * 1e3
+    rows = row_of_entries(C)
+    wr = np.where(reach, w, 0.0)
+    wr_big = np.where(reach, np.maximum(w, 1e-9), 0.0)  # a zero-weight row must still be served
+    chosen = np.zeros(C.shape[1], dtype=bool)
+
+    def costs(mask):
+        d1, s1, d2 = nearest_two(C, mask)
+        return np.minimum(d1, big), s1, np.minimum(d2, big)
+
+    d1, s1, d2 = costs(lim.base)
+    while True:
+        can = lim.addable(chosen)
+        if not can.any():
+            break
+        e = can[C.indices]
+        ww = np.where(np.isinf(nearest_open(C, lim.base | chosen)[0]), wr_big, wr)
+        gain = np.bincount(C.indices[e], weights=ww[rows[e]] *
+                           np.maximum(0.0, d1[rows[e]] - C.data[e]), minlength=C.shape[1])
+        gain[~can] = -1
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen[j] = True
+        d1, s1, d2 = costs(lim.base | chosen)
+    swaps = 0
+    while swaps < MAX_SWAPS and chosen.any() and not _late(deadline):
+        on = np.flatnonzero(chosen)
+        slot = np.full(C.shape[1], -1)
+        slot[on] = np.arange(on.size)
+        ww = np.where(d1 >= big, wr_big, wr)
+        cand = lim.pool & ~chosen
+        e = cand[C.indices]
+        er, ek, ec = rows[e], C.indices[e], C.data[e]
+        gain = np.bincount(ek, weights=ww[er] * np.maximum(0.0, d1[er] - ec),
+                           minlength=C.shape[1])
+        mine = (s1 >= 0) & (slot[np.maximum(s1, 0)] >= 0)
+        loss = np.bincount(slot[s1[mine]], weights=ww[mine] * (d2[mine] - d1[mine]),
+                           minlength=on.size)
+        x = mine[er] & (ec < d2[er])
+        m = C.shape[1]
+        extra = np.bincount(slot[s1[er[x]]] * m + ek[x],
+                            weights=ww[er[x]] * (d2[er[x]] - np.maximum(ec[x], d1[er[x]])),
+                            minlength=on.size * m).reshape(on.size, m)
+        profit = gain[None, :] - loss[:, None] + extra
+        profit[:, ~cand] = -np.inf
+        best = _best_swap(profit, on, chosen, lim, float((ww * d1).sum()))
+        if best is None:
+            break
+        j, k = best
+        chosen[j], chosen[k] = False, True
+        d1, s1, d2 = costs(lim.base | chosen)
+        swaps += 1
+    mask = lim.base | chosen
+    fd, _ = nearest_open(C, mask)
+    if np.isinf(fd[reach]).any():
+        return None
+    return Incumbent(mask, float((w[reach] * fd[reach]).sum()),
+                     f"greedy + fast interchange ({swaps} swaps)", time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- p-center
+def pcenter_incumbent(problem: PlacementProblem, cols: Columns, p: int,
+                      deadline: float | None = None) -> Incumbent | None:
+    """Bisection on the distinct travel times, greedy cover as the test at each radius."""
+    t0 = time.perf_counter()
+    if not _supported(problem, cols):
+        return None
+    lim = _Limits(problem, cols, p)
+    C = problem.cost
+    avail = lim.base | lim.pool
+    fd_all, _ = nearest_open(C, avail)
+    reach = ~np.isinf(fd_all)
+    lo_val = float(fd_all[reach].max(initial=0.0))
+    values = np.unique(C.data[avail[C.indices] & (C.data >= lo_val)])
+    if values.size == 0:
+        mask = lim.base.copy()
+        return Incumbent(mask, 0.0, "no demand to serve", time.perf_counter() - t0)
+    best = None
+    lo, hi = 0, values.size - 1
+    while lo <= hi and not (_late(deadline) and best is not None):
+        mid = (lo + hi) // 2 if best is not None else hi
+        A = within(C, float(values[mid]))
+        AT = sparse.csr_array(A.T)
+        base_count = A @ lim.base.astype(np.int64)
+        chosen = _greedy_cover(A, AT, reach, base_count, lim)
+        if chosen is None:
+            if best is None:
+                return None
+            lo = mid + 1
+            continue
+        mask = lim.base | chosen
+        fd, _ = nearest_open(C, mask)
+        r = float(fd[reach].max(initial=0.0))
+        best = (r, mask)
+        hi = int(np.searchsorted(values, r)) - 1
+    if best is None:
+        return None
+    return Incumbent(best[1], best[0], "greedy cover bisection", time.perf_counter() - t0)
