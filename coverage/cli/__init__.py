@@ -16,7 +16,7 @@ from coverage import __version__
 from coverage.errors import InputError
 
 #: Subcommand modules, in help order.
-SUBCOMMANDS = ("assess", "site", "report", "plan", "hydrants")
+SUBCOMMANDS = ("assess", "site", "report", "plan", "hydrants", "city", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:
