@@ -246,6 +246,6 @@ def open_runner(
                          fix="give 0 (serial), a worker count, or leave it unset.")
     with dask.config.set({"distributed.worker.daemon": False}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+                               dashboard_address=":0", silence_logs=40)
     return Runner(client=Client(cluster, set_as_default=False), cluster=cluster,
                   progress=progress, retries=retries)
