@@ -17,7 +17,7 @@ from coverage.generated_city import generated_city
 from coverage.presets import response_standard
 from tests.conftest import shared
 
-CROP_M = 2500.0
+CROP_M = 2000.0
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +50,9 @@ def _frame(city) -> pd.DataFrame:
 def test_dask_results_identical_to_serial(small_city, districts, two_workers):
     serial = assess_city(small_city.network, small_city.stations, districts)
     on_two = assess_city(small_city.network, small_city.stations, districts, runner=two_workers)
-    with open_runner(workers=1, progress=False) as one:
+    with open_runner(workers=1, progress=False) as one:  # --workers 1: serial, no Dask
+        assert one.client is None
         on_one = assess_city(small_city.network, small_city.stations, districts, runner=one)
-        assert one.workers == 1
     assert two_workers.workers == 2
     for other in (on_one, on_two):
         pd.testing.assert_frame_equal(_frame(serial), _frame(other), check_exact=True)
@@ -82,16 +82,22 @@ def test_worker_death_is_retried_and_reported(tmp_path, two_workers):
     assert any("died" in e for e in two_workers.events)
 
 
-def test_killed_worker_is_resubmitted(tmp_path):
-    import dask
+def _allow_failures(n: int, dask_scheduler=None) -> None:
+    dask_scheduler.allowed_failures = n
 
+
+def test_killed_worker_is_resubmitted(tmp_path, two_workers):
     # With no failures allowed the scheduler gives up at once (KilledWorker); the runner
     # resubmits and says so.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        with open_runner(workers=1, progress=False) as runner:
-            out = runner.map(_die_once, [1, 2, 3], ["A", "B", "C"], desc="districts",
-                             shared={"marker": str(tmp_path)})
-            events = list(runner.events)
+    client = two_workers.client
+    before = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+    client.run_on_scheduler(_allow_failures, 0)
+    try:
+        out = two_workers.map(_die_once, [1, 2, 3], ["A", "B", "C"], desc="districts",
+                              shared={"marker": str(tmp_path)})
+    finally:
+        client.run_on_scheduler(_allow_failures, before)
+    events = list(two_workers.events)
     assert out == [10, 20, 30]
     assert any("'B': worker died, resubmitted" in e for e in events)
 

@@ -89,8 +89,10 @@ def clip_osm(src: str | Path, area_wgs84: Any, dst: str | Path, *,
             if not near.any() or not shapely.contains_xy(area_wgs84, xy[near, 0],
                                                          xy[near, 1]).any():
                 continue
-            ways.append(way.replace(tags=dict(way.tags)))
-            node_ids.update(n.ref for n in way.nodes)
+            refs = [n.ref for n in way.nodes]
+            # A copy that owns its nodes and tags: the buffer behind ``way`` is reused.
+            ways.append(way.replace(nodes=refs, tags=dict(way.tags)))
+            node_ids.update(refs)
     except RuntimeError as exc:
         raise InputError(f"cannot be read as OSM data ({exc}).", source=src,
                          fix="pass an uncorrupted .osm.pbf or .osm file.") from exc

@@ -210,10 +210,11 @@ def open_runner(
     Parameters
     ----------
     workers : int, optional
-        ``0`` runs in this process without Dask. ``None`` (default) starts a
+        ``1`` (or ``0``) runs serially in this process without Dask: the reference run
+        that every distributed run must reproduce exactly. ``None`` (default) starts a
         ``LocalCluster`` sized to the machine: one single-threaded worker process per
-        core (the work holds the GIL), memory shared evenly. ``N`` starts ``N`` workers.
-        Ignored with ``scheduler``.
+        core (the work holds the GIL), memory shared evenly. ``N >= 2`` starts ``N``
+        workers. Ignored with ``scheduler``.
     scheduler : str, optional
         Address of a running scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
     timeout_s : float
@@ -224,7 +225,10 @@ def open_runner(
     InputError
         The scheduler does not answer within ``timeout_s``.
     """
-    if scheduler is None and workers == 0:
+    if scheduler is None and workers is not None and workers <= 1:
+        if workers < 0:
+            raise InputError(f"workers={workers} is negative.", source="workers",
+                             fix="give 1 (serial), a worker count, or leave it unset.")
         return Runner(progress=progress, retries=retries)
     import dask
     from distributed import Client, LocalCluster
@@ -241,11 +245,15 @@ def open_runner(
             ) from exc
         return Runner(client=client, progress=progress, retries=retries)
     n = workers if workers is not None else (os.cpu_count() or 1)
-    if n < 0:
-        raise InputError(f"workers={n} is negative.", source="workers",
-                         fix="give 0 (serial), a worker count, or leave it unset.")
     with dask.config.set({"distributed.worker.daemon": False}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=":0", silence_logs=40)
-    return Runner(client=Client(cluster, set_as_default=False), cluster=cluster,
-                  progress=progress, retries=retries)
+    client = Client(cluster, set_as_default=False)
+    # Import the library on every worker now, in parallel, so that start-up cost is
+    # paid (and timed) here and not inside the first tasks.
+    client.run(_warm_up)
+    return Runner(client=client, cluster=cluster, progress=progress, retries=retries)
+
+
+def _warm_up() -> None:
+    import coverage.city.assess  # noqa: F401

@@ -17,7 +17,7 @@ Example (the generated city over the real nine central districts)::
     standard = "gb51080"
 
     [dask]
-    workers = 2              # 0 = serial in this process; unset = one per core
+    workers = 2              # 1 = serial in this process; unset = one per core
     # scheduler = "tcp://10.0.0.5:8786"
 
     [sweep]
@@ -80,7 +80,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     },
     "dask": {
         "scheduler": (str, None, "address of a running Dask scheduler"),
-        "workers": (int, None, "LocalCluster workers (0 = serial; default one per core)"),
+        "workers": (int, None, "1 = serial; N >= 2 = LocalCluster workers (default: one per core)"),
         "timeout_s": ((int, float), 10.0, "seconds to wait for the scheduler"),
     },
     "sweep": {

@@ -24,8 +24,8 @@ def add_dask_args(p: argparse.ArgumentParser) -> None:
     """--workers, --scheduler, --scheduler-timeout-s (override the scenario's [dask])."""
     g = p.add_argument_group("dask")
     g.add_argument("--workers", type=int, default=None,
-                   help="LocalCluster workers (0 = serial in this process; default: [dask] "
-                   "workers, else one per core)")
+                   help="1 = serial in this process (the reference run); N >= 2 = a LocalCluster of N "
+                   "workers (default: [dask] workers, else one per core)")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     g.add_argument("--scheduler-timeout-s", type=float, default=None,
@@ -83,7 +83,8 @@ class CityRun:
         sc = self.scenario
         self.step("reading districts")
         districts = sc.read_districts()
-        self.step("starting Dask" if self.workers != 0 or self.scheduler else "serial run")
+        self.step("starting Dask" if self.scheduler or self.workers is None or self.workers > 1
+                  else "serial run")
         runner = open_runner(workers=self.workers, scheduler=self.scheduler,
                              timeout_s=self.timeout_s)
         self.step(f"running on {runner.description}")
