@@ -64,6 +64,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "generated_seed": (int, 0, "seed of the generated city"),
         "stations": (str, None, "stations of every district, or 'generated'"),
         "coord_system": (str, "wgs84", "coordinate system of the station layer"),
+        "candidates": (str, None, "candidate sites for [site], or 'generated'"),
     },
     "network": {
         "speeds": (str, "china_urban", "speed table: china_urban or nfpa_iso"),
@@ -77,6 +78,14 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     "assess": {
         "standard": (str, "gb51080", "gb51080 or nfpa1710"),
         "step_m": ((int, float), 50.0, "road demand spacing, m"),
+    },
+    "site": {
+        "model": (str, "mclp", "lscp, mclp, pcenter, pmedian or backup"),
+        "p": (int, 1, "new stations per district (mode per_district) or in total (city)"),
+        "mode": (str, "per_district", "per_district (default) or city"),
+        "new_type": (str, "small", "station type of new sites"),
+        "time_limit_s": ((int, float), None, "solver limit per model, s"),
+        "small_station_rules": (bool, True, "enforce the 建标152 small-station rules"),
     },
     "dask": {
         "scheduler": (str, None, "address of a running Dask scheduler"),
@@ -109,6 +118,7 @@ class CityScenario:
     network: dict
     assess: dict
     dask: dict
+    site: dict | None
     sweep: dict | None
     output: dict
 
@@ -207,9 +217,9 @@ def load_city_scenario(path: str | Path) -> CityScenario:
     parsed = {t: _table(tables.get(t, {}), t, path) for t in SCHEMA if t}
     data = parsed["data"]
     base = (path.parent / data["base"]).resolve()
-    for key in ("districts", "osm", "stations"):
+    for key in ("districts", "osm", "stations", "candidates"):
         value = data[key]
-        if value is None or (key == "stations" and value == "generated"):
+        if value is None or (key in ("stations", "candidates") and value == "generated"):
             continue
         full = (base / value).resolve()
         if not full.exists():
@@ -239,6 +249,16 @@ def load_city_scenario(path: str | Path) -> CityScenario:
                          fix=f"use {', '.join(STANDARDS)}.")
     if parsed["network"]["cache_dir"] is not None:
         parsed["network"]["cache_dir"] = str((base / parsed["network"]["cache_dir"]).resolve())
+    if "site" in tables:
+        from coverage.city.siting import SITING_MODES
+
+        if parsed["site"]["mode"] not in SITING_MODES:
+            raise InputError(f"[site] mode = {parsed['site']['mode']!r} is unknown.", source=path,
+                             fix=f"use {' or '.join(SITING_MODES)}.")
+        if data["candidates"] is None:
+            raise InputError("[site] needs data.candidates.", source=path,
+                             fix="name a candidate-site layer (or 'generated' with a generated "
+                             "city).")
     sweep = None
     if "sweep" in tables:
         sweep = {k: v for k, v in parsed["sweep"].items() if v is not None}
@@ -246,5 +266,5 @@ def load_city_scenario(path: str | Path) -> CityScenario:
         name=top["name"] or path.stem, path=path, base=base,
         out=None if top["out"] is None else (base / top["out"]).resolve(),
         data=data, network=parsed["network"], assess=parsed["assess"], dask=parsed["dask"],
-        sweep=sweep, output=parsed["output"],
+        site=parsed["site"] if "site" in tables else None, sweep=sweep, output=parsed["output"],
     )

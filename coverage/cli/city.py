@@ -5,7 +5,9 @@ service (a station serves wherever it arrives first), districts spread over Dask
 workers. Writes ``summary.json``, ``districts.csv``/``districts.geojson``,
 ``stations.csv``, ``n_minus_1.csv``, ``map.html`` (districts shaded by coverage,
 click-through to ``districts/<code>/``) and ``report.html`` (districts ranked by
-gap to the standard). See :mod:`coverage.city.scenario` for the file.
+gap to the standard). With a ``[site]`` table it also sites new stations
+(:mod:`coverage.city.siting`, per district with the neighbours' stations fixed by
+default) and writes ``site/``. See :mod:`coverage.city.scenario` for the file.
 """
 
 from __future__ import annotations
@@ -129,9 +131,14 @@ def run(args: argparse.Namespace) -> int:
                            step_m=float(sc.assess["step_m"]), runner=runner,
                            allow_overlaps=sc.data["allow_overlaps"])
         critical = n_minus_1(city)
+        siting = None
+        if sc.site is not None:
+            siting = _site(job, network, stations, districts, city, runner)
         job.step("writing outputs")
         write_city(city, job.out, n_minus_1=critical, tiles=sc.output["tiles"],
                    district_outputs=sc.output["district_outputs"])
+        if siting is not None:
+            _write_siting(siting, job.out / "site")
     m = city.metrics
     if sc.generated:
         print("GENERATED road network (tiled from the real Yuzhong extract): not real roads.")
@@ -147,7 +154,46 @@ def run(args: argparse.Namespace) -> int:
     for line in city.check.gaps:
         print(f"note: district layer gap of {line['area_km2']:.3f} km² between "
               f"{', '.join(line['neighbours'])}")
+    if siting is not None:
+        a = siting.after.metrics
+        print(f"siting ({siting.mode}, {sc.site['model']}): {len(siting.new_sites)} new sites; "
+              f"city coverage {m['coverage_share']:.1%} -> {a['coverage_share']:.1%}; statuses "
+              + ", ".join(f"{k} {v}" for k, v in siting.models["status"].value_counts().items()))
     print(f"outputs in {job.out}/: summary.json, districts.csv, districts.geojson, stations.csv, "
           "n_minus_1.csv, map.html, report.html" + (", districts/" if sc.output["district_outputs"]
                                                     else ""))
     return 0
+
+
+def _site(job: CityRun, network, stations, districts, city, runner):
+    from coverage.city.siting import site_city
+    from coverage.optimise import SolveOptions
+
+    sc = job.scenario
+    site = sc.site
+    if sc.data["candidates"] == "generated":
+        from coverage.generated_city import generated_city_candidates
+
+        cands = generated_city_candidates(network, seed=sc.data["generated_seed"])
+    else:
+        from coverage.layers import read_points
+
+        cands = read_points(sc.data["candidates"], coord_system=sc.data["coord_system"])
+    job.step(f"siting ({site['mode']}, {site['model']}, p = {site['p']})")
+    return site_city(network, stations, districts, cands, p=site["p"], model=site["model"],
+                     mode=site["mode"], standard=sc.assess["standard"],
+                     new_type=site["new_type"], small_station_rules=site["small_station_rules"],
+                     options=SolveOptions(time_limit=site["time_limit_s"]), runner=runner,
+                     index=city.index)
+
+
+def _write_siting(siting, out: Path) -> None:
+    from coverage.outputs.files import write_geojson, write_json
+    from coverage.outputs.layers import write_csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(siting.models, out / "models.csv")
+    write_geojson(siting.new_sites.to_crs(4326), out / "new_sites.geojson")
+    write_csv(siting.after.districts, out / "districts_after.csv")
+    write_json({"mode": siting.mode, "models": siting.models.to_dict(orient="records"),
+                "after": siting.after.summary()}, out / "summary.json")
