@@ -60,6 +60,9 @@ def main() -> int:
     out: dict = {"network": "GENERATED city (tiled from the real Yuzhong extract) over the "
                  "real nine central district boundaries", "size": args.size}
 
+    import os
+
+    out["load_average_at_start"] = round(os.getloadavg()[0], 1)
     districts = read_districts(CENTRAL_DISTRICTS_GEOJSON)
     t = time.perf_counter()
     city_data = generated_city(size, districts=districts, cache_dir=args.cache_dir)
@@ -109,10 +112,17 @@ def main() -> int:
         out["identical"] = bool(pd.DataFrame(one.districts[cols]).equals(
             pd.DataFrame(two.districts[cols])) and one.metrics == two.metrics)
         out["speedup"] = round(out["city_serial_s"] / out["city_dask_s"], 2)
+        out["per_district_dask_s"] = {n: float(s) for n, s in
+                                      two.districts.set_index("name")["seconds"].items()}
+        out["load_average_after_city"] = round(os.getloadavg()[0], 1)
         print(f"city assess, LocalCluster {args.workers} workers: {out['city_dask_s']} s "
               f"(cluster start {out['cluster_start_s']} s apart); speed-up "
               f"{out['speedup']}x; identical to serial: {out['identical']}; worker peaks "
-              f"{out['worker_peak_mb']} MB")
+              f"{out['worker_peak_mb']} MB; task seconds summed: serial "
+              f"{sum(out['per_district_s'].values()):.1f}, Dask "
+              f"{sum(out['per_district_dask_s'].values()):.1f}; load average "
+              f"{out['load_average_at_start']} -> {out['load_average_after_city']} on "
+              f"{os.cpu_count()} cores")
 
         if not args.skip_sweep:
             import functools
