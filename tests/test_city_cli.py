@@ -39,6 +39,7 @@ tiles = "none"
     return path
 
 
+@pytest.mark.slow
 def test_city_cli(scenario, capsys):
     out = scenario.parent / "city"
     assert main(["city", str(scenario), "--out", str(out)]) == 0

@@ -47,6 +47,7 @@ def _frame(city) -> pd.DataFrame:
     return pd.DataFrame(city.districts.drop(columns=["geometry", "seconds"]))
 
 
+@pytest.mark.slow
 def test_dask_results_identical_to_serial(small_city, districts, two_workers):
     serial = assess_city(small_city.network, small_city.stations, districts)
     on_two = assess_city(small_city.network, small_city.stations, districts, runner=two_workers)
@@ -86,6 +87,7 @@ def _allow_failures(n: int, dask_scheduler=None) -> None:
     dask_scheduler.allowed_failures = n
 
 
+@pytest.mark.slow
 def test_killed_worker_is_resubmitted(tmp_path, two_workers):
     # With no failures allowed the scheduler gives up at once (KilledWorker); the runner
     # resubmits and says so.
@@ -109,6 +111,7 @@ def test_unreachable_scheduler_is_a_clear_error_within_the_timeout():
     assert time.perf_counter() - start < 60  # a hang would be caught by the timeout
 
 
+@pytest.mark.slow
 def test_sweep_on_dask_equals_serial(small_city, districts, cache, two_workers):
     import functools
 

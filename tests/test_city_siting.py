@@ -48,6 +48,7 @@ def test_per_district_is_the_default_one_model_per_district(per_district, distri
     assert (s.models["coverage_after"] >= s.models["coverage_before"] - 1e-12).all()
 
 
+@pytest.mark.slow
 def test_city_model_is_at_least_as_good_as_the_district_models(per_district, small_city,
                                                               districts):
     joint = site_city(small_city.network, small_city.stations, districts, small_city.candidates,
