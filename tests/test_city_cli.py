@@ -101,3 +101,29 @@ def test_city_cli_bad_inputs(scenario, tmp_path, capsys):
                        .replace('"cache"', f'"{scenario.parent / "cache"}"'), encoding="utf-8")
     assert main(["sweep", str(nosweep), "--out", str(tmp_path / "s")]) == 2
     assert "no [sweep] table" in capsys.readouterr().err
+
+
+def test_city_cli_sites_per_district_by_default(scenario, tmp_path, capsys):
+    text = scenario.read_text(encoding="utf-8").split("[sweep]")[0]
+    text = text.replace('stations = "generated"', 'stations = "generated"\ncandidates = "generated"')
+    text = text.replace('"cache"', f'"{scenario.parent / "cache"}"')
+    site = tmp_path / "site.toml"
+    site.write_text(text + """
+[site]
+model = "mclp"
+p = 1
+small_station_rules = false
+[output]
+tiles = "none"
+district_outputs = false
+""", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["city", str(site), "--out", str(out)]) == 0
+    assert "siting (per_district, mclp)" in capsys.readouterr().out
+    models = pd.read_csv(out / "site" / "models.csv", encoding="utf-8-sig")
+    assert len(models) == 9 and (models["status"] == "optimal").all()
+    summary = json.loads((out / "site" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["mode"] == "per_district"
+    assert summary["after"]["coverage_share"] >= json.loads(
+        (out / "summary.json").read_text(encoding="utf-8"))["coverage_share"]
+    assert "districts/" not in (out / "report.html").read_text(encoding="utf-8")

@@ -33,8 +33,10 @@ def _colour(share: float) -> str:
     return to_hex(colormaps["RdYlGn"](float(np.clip(share, 0, 1))))
 
 
-def city_map(city: CityAssessment, *, tiles: str | None = "osm") -> folium.Map:
-    """Districts shaded by coverage share; each links to its own map and report."""
+def city_map(city: CityAssessment, *, tiles: str | None = "osm",
+             links: bool = True) -> folium.Map:
+    """Districts shaded by coverage share; with ``links``, each links to its own map and
+    report under ``districts/<code>/``."""
     d = city.districts.to_crs(4326)
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
     if tiles == "osm":
@@ -47,9 +49,9 @@ def city_map(city: CityAssessment, *, tiles: str | None = "osm") -> folium.Map:
             f"covered: {row.coverage_share:.1%} (gap {row.gap_to_standard_pp:.1f} pp)<br>"
             f"first-due p90: {row.first_due_p90_s / 60:.1f} min<br>"
             f"first served from outside: {row.served_from_outside_share:.1%}<br>"
-            f"stations: {row.stations}, over their area cap: {row.over_cap_stations}<br>"
-            f"<a href='{link}map.html' target='_blank'>district map</a> · "
-            f"<a href='{link}report.html' target='_blank'>district report</a>"
+            f"stations: {row.stations}, over their area cap: {row.over_cap_stations}"
+            + (f"<br><a href='{link}map.html' target='_blank'>district map</a> · "
+               f"<a href='{link}report.html' target='_blank'>district report</a>" if links else "")
         )
         colour = _colour(row.coverage_share)
         folium.GeoJson(
@@ -96,7 +98,7 @@ def _bar_figure(city: CityAssessment) -> Figure:
 
 
 def city_report_html(city: CityAssessment, *, n_minus_1: pd.DataFrame | None = None,
-                     title: str = "City fire-station coverage") -> str:
+                     title: str = "City fire-station coverage", links: bool = True) -> str:
     """One self-contained page: headline, districts ranked by gap to the standard, N-1."""
     s = city.summary()
     esc = html.escape
@@ -108,8 +110,9 @@ def city_report_html(city: CityAssessment, *, n_minus_1: pd.DataFrame | None = N
             f"{s['districts_compliant']} of {len(city.districts)} districts meet the standard. "
             f"Cross-boundary service: every station serves wherever it arrives first.</p>")
     rows = "".join(
-        f"<tr><td>{r.rank}</td><td><a href='districts/{r.code}/report.html'>{esc(r.name)}</a>"
-        f"</td><td>{r.code}</td><td>{r.coverage_share:.1%}</td>"
+        f"<tr><td>{r.rank}</td><td>"
+        + (f"<a href='districts/{r.code}/report.html'>{esc(r.name)}</a>" if links else esc(r.name))
+        + f"</td><td>{r.code}</td><td>{r.coverage_share:.1%}</td>"
         f"<td>{r.gap_to_standard_pp:.1f}</td><td>{r.first_due_p90_s / 60:.1f}</td>"
         f"<td>{r.served_from_outside_share:.1%}</td><td>{r.stations}</td>"
         f"<td>{r.over_cap_stations}</td><td>{r.area_km2:.1f}</td></tr>"
@@ -146,8 +149,8 @@ def city_report_html(city: CityAssessment, *, n_minus_1: pd.DataFrame | None = N
         "margin:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;"
         "text-align:right}td:nth-child(2){text-align:left}.warn{background:#fee;padding:6px}"
         "</style></head><body>"
-        f"<h1>{esc(title)}</h1>{note}{head}<p><a href='map.html'>City map</a> (click a "
-        "district for its own map and report)</p>"
+        f"<h1>{esc(title)}</h1>{note}{head}<p><a href='map.html'>City map</a>"
+        + (" (click a district for its own map and report)" if links else "") + "</p>"
         f"<img alt='coverage by district' src='data:image/png;base64,{_png(_bar_figure(city))}'>"
         f"{table}{crit}{issues}{events}<p>Network: {esc(str(s['network_source']))}; "
         f"{s['network']['nodes']:,} nodes. Run on {esc(s['runner'])}.</p></body></html>"
@@ -181,6 +184,7 @@ def write_city(city: CityAssessment, out_dir: str | Path, *, n_minus_1: pd.DataF
     if district_outputs:
         for code, a in city.by_district.items():
             write_assessment(a, out / "districts" / code, tiles=tiles)
-    paths["map"] = save_map(city_map(city, tiles=tiles), out / "map.html")
-    paths["report"] = atomic_write(out / "report.html", city_report_html(city, n_minus_1=n_minus_1))
+    paths["map"] = save_map(city_map(city, tiles=tiles, links=district_outputs), out / "map.html")
+    paths["report"] = atomic_write(out / "report.html", city_report_html(
+        city, n_minus_1=n_minus_1, links=district_outputs))
     return paths
