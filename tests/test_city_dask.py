@@ -126,3 +126,20 @@ def test_sweep_on_dask_equals_serial(small_city, districts, cache, two_workers):
                       runner=two_workers)
     pd.testing.assert_frame_equal(serial.table, dist.table, check_exact=True)
     pd.testing.assert_frame_equal(serial.n_minus_1, dist.n_minus_1, check_exact=True)
+
+
+def test_dijkstra_blocks_on_dask_identical_to_serial(small_city, two_workers):
+    import shapely
+
+    from coverage.city.blocks import blocked_travel_time_matrix
+    from coverage.engine import build_index, snap_points
+
+    net = small_city.network
+    index = build_index(net)
+    cands = small_city.candidates.to_crs(net.crs)
+    src = snap_points(index, shapely.get_coordinates(cands.geometry.values))
+    dst = snap_points(index, index.node_xy[::3])
+    serial = blocked_travel_time_matrix(index, src, dst, cutoff_s=300.0, block=32)
+    dist = blocked_travel_time_matrix(index, src, dst, cutoff_s=300.0, block=32,
+                                      runner=two_workers)
+    assert serial.nnz > 0 and (serial != dist).nnz == 0
