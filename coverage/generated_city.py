@@ -584,21 +584,23 @@ def generated_city(
     n_stations: int | None = None,
     n_candidates: int | None = None,
     seed: int = 0,
-    **network_options: Any,
+    jitter_m: float = 3.0,
+    gap_m: float = 100.0,
+    connectors_per_seam: int = 3,
+    tile_crop_m: float | None = None,
+    travel_model: TravelModel = CHINA_URBAN,
+    osm: str | Path = YUZHONG_DRIVE_OSM,
+    cache_dir: Any = None,
+    progress: bool = False,
 ) -> GeneratedCity:
     """A whole GENERATED city: network, stations, candidates and tile layout.
 
-    ``network_options`` go to :func:`generated_city_network`.
+    The network options are those of :func:`generated_city_network`; ``n_stations``
+    and ``n_candidates`` those of :func:`generated_city_stations` and
+    :func:`generated_city_candidates`.
     """
-    options = {k: network_options.pop(k) for k in list(network_options)}
-    net, tiles = _generate(
-        n_tiles, districts, seed, options.pop("jitter_m", 3.0), options.pop("gap_m", 100.0),
-        options.pop("connectors_per_seam", 3), options.pop("tile_crop_m", None),
-        options.pop("travel_model", CHINA_URBAN), options.pop("osm", YUZHONG_DRIVE_OSM),
-        options.pop("cache_dir", None), options.pop("progress", False),
-    )
-    if options:
-        raise TypeError(f"unknown options {sorted(options)}")
+    net, tiles = _generate(n_tiles, districts, seed, jitter_m, gap_m, connectors_per_seam,
+                           tile_crop_m, travel_model, osm, cache_dir, progress)
     return GeneratedCity(
         network=net,
         stations=generated_city_stations(net, n_stations, districts=districts, seed=seed),

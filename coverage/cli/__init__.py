@@ -19,7 +19,8 @@ from coverage import __version__
 from coverage.errors import InputError
 
 #: Subcommand modules, in help order.
-SUBCOMMANDS = ("assess", "site", "report", "plan", "hydrants", "micro", "phase", "calibrate")
+SUBCOMMANDS = ("assess", "site", "report", "plan", "hydrants", "micro", "phase", "calibrate", "city",
+               "sweep")
 
 #: Environment variable that lets unexpected errors show their traceback.
 DEBUG_ENV = "STATION_COVERAGE_DEBUG"

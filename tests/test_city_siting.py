@@ -1,0 +1,69 @@
+"""Siting for a city: per district with the neighbours' stations fixed (default) or one
+city-wide model, on a GENERATED city over the real nine districts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from coverage.city import read_districts
+from coverage.city.siting import site_city
+from coverage.errors import InputError
+from coverage.generated_city import generated_city
+from tests.conftest import shared
+
+
+@pytest.fixture(scope="module")
+def districts():
+    return read_districts(shared("boundaries/chongqing_central9_districts_wgs84.geojson"))
+
+
+@pytest.fixture(scope="module")
+def small_city(districts, tmp_path_factory):
+    shared("osm/yuzhong_drive_osm_20260424.osm")
+    return generated_city(9, districts=districts, tile_crop_m=2000.0, n_candidates=150,
+                          cache_dir=tmp_path_factory.mktemp("tile-cache"))
+
+
+@pytest.fixture(scope="module")
+def per_district(small_city, districts):
+    return site_city(small_city.network, small_city.stations, districts, small_city.candidates,
+                     p=1, model="mclp", small_station_rules=False)
+
+
+def test_per_district_is_the_default_one_model_per_district(per_district, districts, small_city):
+    s = per_district
+    assert s.mode == "per_district"
+    assert sorted(s.models["district"]) == sorted(districts["code"])
+    assert (s.models["status"] == "optimal").all()
+    # At most p = 1 per district (MCLP opens none where no site adds cover).
+    assert 1 <= len(s.new_sites) <= len(districts)
+    assert s.new_sites["district"].is_unique
+    assert s.models["new_sites"].sum() == len(s.new_sites)
+    dm = districts.to_crs(small_city.network.crs).set_index("code")
+    for site in s.new_sites.itertuples():
+        assert shapely.contains(dm.geometry[site.district], site.geometry)
+    # Each district's own model never loses cover (existing stations stay fixed).
+    assert (s.models["coverage_after"] >= s.models["coverage_before"] - 1e-12).all()
+
+
+@pytest.mark.slow
+def test_city_model_is_at_least_as_good_as_the_district_models(per_district, small_city,
+                                                              districts):
+    joint = site_city(small_city.network, small_city.stations, districts, small_city.candidates,
+                      p=len(districts), model="mclp", mode="city", small_station_rules=False)
+    assert len(joint.models) == 1 and joint.models["status"].iloc[0] == "optimal"
+    assert len(joint.new_sites) <= len(districts)
+    # The per-district answer is feasible for the city model, so the city optimum covers
+    # at least as much (measured by the independent city assessment afterwards).
+    assert joint.after.metrics["coverage_share"] >= (
+        per_district.after.metrics["coverage_share"] - 1e-9)
+    before = per_district.models["coverage_before"]
+    assert np.isfinite(before).all()
+
+
+def test_bad_siting_mode(small_city, districts):
+    with pytest.raises(InputError, match="unknown siting mode"):
+        site_city(small_city.network, small_city.stations, districts, small_city.candidates,
+                  p=1, mode="region")
