@@ -12,6 +12,7 @@ from coverage.cli.common import (
     add_station_args,
     input_paths,
     network_from_args,
+    number,
     stations_from_args,
 )
 from coverage.errors import InputError
@@ -31,12 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_network_args(p)
     add_station_args(p)
     p.add_argument("records", type=Path, metavar="RECORDS", help="response records (CSV or layer)")
-    p.add_argument("--turnout-s", type=float, default=60.0,
+    p.add_argument("--turnout-s", type=number(low=0, high=3600, unit="s"), default=60.0,
                    help="seconds from dispatch to leaving the station, taken off each record (default 60)")
     p.add_argument("--profile", default="cn_urban_weekday",
                    help=f"periods the records are grouped by: {sorted(PROFILES)} or a profile TOML")
     p.add_argument("--reference-period", default="night", help="period taken as free flow (default night)")
-    p.add_argument("--min-share", type=float, default=0.02,
+    p.add_argument("--min-share", type=number(low=0, high=1), default=0.02,
                    help="fit a class's speed when it carries this share of the routed length (default 0.02)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.toml", help="calibrated model file")
     p.set_defaults(run=run)

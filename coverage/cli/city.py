@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from coverage.cli.common import number
 from coverage.errors import InputError
 
 __all__ = ["CityRun", "add_dask_args", "register"]
@@ -25,12 +26,12 @@ __all__ = ["CityRun", "add_dask_args", "register"]
 def add_dask_args(p: argparse.ArgumentParser) -> None:
     """--workers, --scheduler, --scheduler-timeout-s (override the scenario's [dask])."""
     g = p.add_argument_group("dask")
-    g.add_argument("--workers", type=int, default=None,
+    g.add_argument("--workers", type=number(int, low=1, high=1024), default=None,
                    help="1 = serial in this process (the reference run); N >= 2 = a LocalCluster of N "
                    "workers (default: [dask] workers, else one per core)")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    g.add_argument("--scheduler-timeout-s", type=float, default=None,
+    g.add_argument("--scheduler-timeout-s", type=number(low=0, low_open=True, high=3600, unit="s"), default=None,
                    help="seconds to wait for the scheduler (default 10)")
 
 

@@ -220,8 +220,8 @@ def check_scenario_values(scenario) -> None:
 
 #: summary.json keys whose value must be a JSON object, a list of objects, or a string.
 _SUMMARY_OBJECTS = ("demand", "network", "travel_model", "before", "after", "placement",
-                    "parameters", "cdf", "proposal", "spacing")
-_SUMMARY_RECORDS = ("stations", "new_sites", "districts")
+                    "parameters", "cdf", "proposal", "spacing", "districts")
+_SUMMARY_RECORDS = ("stations", "new_sites")
 _SUMMARY_NUMBER_SUFFIXES = ("_share", "_s", "_m", "_km2", "_min", "_kph", "_m2")
 
 
@@ -230,8 +230,8 @@ def check_summary(summary: object, *, source: str | Path) -> dict:
 
     Every key ending in ``_share`` must be a number in [0, 1] (or null), every key
     ending in a unit (``_s``, ``_m``, ``_km2``, ``_min``, ...) a number (or null),
-    ``stations``/``new_sites``/``districts`` lists of objects, ``cdf`` and the other
-    blocks objects, ``standard`` a name; nested blocks (``before``/``after``) alike.
+    ``stations``/``new_sites`` lists of objects, ``districts`` (district-shape figures),
+    ``cdf`` and the other blocks objects, ``standard`` a name; nested blocks (``before``/``after``) alike.
 
     Raises
     ------
@@ -248,8 +248,8 @@ def check_summary(summary: object, *, source: str | Path) -> dict:
             for i, item in enumerate(node):
                 walk(item, f"{where}[{i}]")
             return
-        if not isinstance(node, dict):
-            return
+        if not isinstance(node, dict) or where.rsplit(".", 1)[-1] == "sources":
+            return  # a "sources" block cites the clause behind each parameter: text, not numbers
         for key, value in node.items():
             path = f"{where}.{key}" if where else str(key)
             if key in _SUMMARY_OBJECTS and value is not None and not isinstance(value, dict):
@@ -264,7 +264,8 @@ def check_summary(summary: object, *, source: str | Path) -> dict:
                     if not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool))
                                for v in value.values()):
                         raise bad(path, value, "an object of numbers")
-                elif isinstance(value, list) and where.endswith("cdf"):  # cdf columns
+                elif isinstance(value, list) and (where.endswith("cdf") or str(key).endswith("_min")):
+                    # cdf columns, and breaks such as breaks_min
                     if not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool))
                                for v in value):
                         raise bad(path, value, "a list of numbers")

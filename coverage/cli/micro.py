@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from coverage.buildings import buildings_demand
-from coverage.cli.common import COORD_SYSTEMS, Steps, study_area_wgs84
+from coverage.cli.common import COORD_SYSTEMS, Steps, number, study_area_wgs84
 from coverage.engine import build_index
 from coverage.errors import InputError
 from coverage.layers import read_boundary, read_points, read_stations
@@ -57,8 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     one.add_argument("--place", metavar="NAME",
                      help="download the district's walk network from OpenStreetMap (online)")
     net.add_argument("--boundary", type=Path, metavar="FILE", help="district polygon")
-    net.add_argument("--boundary-coord-system", choices=COORD_SYSTEMS, default="wgs84")
-    net.add_argument("--buffer-m", type=float, default=500.0,
+    net.add_argument("--boundary-coord-system", choices=COORD_SYSTEMS, default="wgs84",
+                     help="coordinate system of the boundary file (default wgs84)")
+    net.add_argument("--buffer-m", type=number(low=0, high=20_000, unit="m"), default=500.0,
                      help="study area = district + this buffer (m, default 500)")
     net.add_argument("--crs", default=None, help="metric CRS (default local UTM)")
     net.add_argument("--cache-dir", type=Path, default=None, help="graph cache folder")
@@ -68,17 +69,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--profile", choices=sorted(WALK_PRESETS), default="on_foot",
                    help="on_foot: running with equipment 2.0 m/s (default); walking: 1.35 m/s; "
                    "ebike: electric bike/tricycle 15 km/h, no steps or elevators")
-    w.add_argument("--speed-mps", type=float, help="level speed, m/s")
-    w.add_argument("--stair-up-mps", type=float, help="vertical speed up steps, m/s")
-    w.add_argument("--stair-down-mps", type=float, help="vertical speed down steps, m/s")
-    w.add_argument("--step-rise-m", type=float, help="step height, m (default 0.15)")
-    w.add_argument("--step-tread-m", type=float, help="step depth, m (default 0.30)")
+    w.add_argument("--speed-mps", type=number(low=0, low_open=True, high=15, unit="m/s"), help="level speed, m/s")
+    w.add_argument("--stair-up-mps", type=number(low=0, low_open=True, high=5, unit="m/s"), help="vertical speed up steps, m/s")
+    w.add_argument("--stair-down-mps", type=number(low=0, low_open=True, high=5, unit="m/s"), help="vertical speed down steps, m/s")
+    w.add_argument("--step-rise-m", type=number(low=0, low_open=True, high=0.5, unit="m"), help="step height, m (default 0.15)")
+    w.add_argument("--step-tread-m", type=number(low=0, low_open=True, high=1, unit="m"), help="step depth, m (default 0.30)")
     w.add_argument("--unknown-stairs", choices=("up", "mean"),
                    help="steps without incline: up both ways (default) or the mean")
-    w.add_argument("--elevator-s", type=float, help="seconds per public elevator (default 90)")
-    w.add_argument("--turnout-s", type=float, default=MICRO_3MIN.turnout_s,
+    w.add_argument("--elevator-s", type=number(low=0, high=3600, unit="s"), help="seconds per public elevator (default 90)")
+    w.add_argument("--turnout-s", type=number(low=0, high=3600, unit="s"), default=MICRO_3MIN.turnout_s,
                    help="turnout, s (default 60)")
-    w.add_argument("--travel-s", type=float, default=MICRO_3MIN.travel_s,
+    w.add_argument("--travel-s", type=number(low=0, low_open=True, high=3600, unit="s"), default=MICRO_3MIN.travel_s,
                    help="time on the way, s (default 180)")
 
     lay = p.add_argument_group("layers")
@@ -92,9 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     lay.add_argument("--key-units", type=Path, metavar="FILE",
                      help="key-unit layer (points with id, name, category); default: derived "
                      "from OSM POIs in --buildings and --walk-osm, and high-rises")
-    lay.add_argument("--highrise-height-m", type=float, default=27.0,
+    lay.add_argument("--highrise-height-m", type=number(low=0, low_open=True, high=1000, unit="m"), default=27.0,
                      help="high-rise above this height, m (GB 50016-2014 §2.1.1 residential: 27)")
-    lay.add_argument("--cell-m", type=float, default=500.0,
+    lay.add_argument("--cell-m", type=number(low=10, high=5000, unit="m"), default=500.0,
                      help="grid cell for the per-cell summary, m (default 500)")
 
     eng = p.add_argument_group("first engine (combined view)")
@@ -108,19 +109,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--model", choices=("lscp", "mclp"), default="lscp",
                    help="lscp: fewest stations reaching every reachable demand point (default); "
                    "mclp: the best --new N")
-    s.add_argument("--new", type=int, metavar="N", help="new stations for mclp")
+    s.add_argument("--new", type=number(int, low=1, high=100_000), metavar="N", help="new stations for mclp")
     s.add_argument("--site-demand", choices=("buildings", "residential", "grid"),
                    default="buildings",
                    help="what community stations must reach: every building by floor area "
                    "(default: most OSM buildings in Chinese cities are untagged 'yes'), "
                    "residential-tagged buildings only, or the land grid (--grid-m)")
-    s.add_argument("--grid-m", type=float, default=100.0, help="grid demand cell, m")
+    s.add_argument("--grid-m", type=number(low=5, high=5000, unit="m"), default=100.0, help="grid demand cell, m")
     s.add_argument("--candidates", type=Path, metavar="FILE",
                    help="candidate sites (points); default: walk-network nodes in the district")
-    s.add_argument("--min-spacing-m", type=float, default=0.0,
+    s.add_argument("--min-spacing-m", type=number(low=0, high=5000, unit="m"), default=0.0,
                    help="thin walk-node candidates to this spacing, m")
-    s.add_argument("--time-limit", type=float, default=300.0, help="solver time limit, s")
-    s.add_argument("--solver", choices=("highs", "cbc"), default="highs")
+    s.add_argument("--time-limit", type=number(low=0, low_open=True, high=86_400, unit="s"), default=300.0, help="solver time limit, s")
+    s.add_argument("--solver", choices=("highs", "cbc"), default="highs",
+                   help="MILP solver (default highs)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     p.set_defaults(run=run)
 
