@@ -23,11 +23,11 @@ import pandas as pd
 import shapely
 
 from coverage.assess import Assessment, assess
+from coverage.assess.metrics import response_metrics
 from coverage.city.districts import DistrictCheck, check_districts, district_of
 from coverage.city.runner import Runner
 from coverage.engine import RoadIndex, build_index
 from coverage.errors import InputError
-from coverage.metrics import response_metrics
 from coverage.network.model import RoadNetwork
 from coverage.presets import ResponseStandard, response_standard
 

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from coverage.assess.metrics import response_metrics
 from coverage.city.assess import assess_city, n_minus_1
 from coverage.city.runner import Runner
 from coverage.errors import InputError
-from coverage.metrics import response_metrics
 from coverage.network import CHINA_URBAN, NFPA_ISO, RoadNetwork, TravelModel
 from coverage.presets import ResponseStandard
 
