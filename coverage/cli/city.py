@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from coverage.cli.common import number
+from coverage.cli.common import number, output_folder
 from coverage.errors import InputError
 
 __all__ = ["CityRun", "add_dask_args", "register"]
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "standard and stations by coverage lost when closed (N-1).",
     )
     p.add_argument("scenario", type=Path, help="city scenario TOML file")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: the file's out)")
+    p.add_argument("--out", type=output_folder, default=None, help="output folder (default: the file's out)")
     add_dask_args(p)
     p.set_defaults(run=run)
 

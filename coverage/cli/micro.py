@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from coverage.buildings import buildings_demand
-from coverage.cli.common import COORD_SYSTEMS, Steps, number, study_area_wgs84
+from coverage.cli.common import COORD_SYSTEMS, Steps, number, output_folder, study_area_wgs84
 from coverage.engine import build_index
 from coverage.errors import InputError
 from coverage.layers import read_boundary, read_points, read_stations
@@ -123,7 +123,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--time-limit", type=number(low=0, low_open=True, high=86_400, unit="s"), default=300.0, help="solver time limit, s")
     s.add_argument("--solver", choices=("highs", "cbc"), default="highs",
                    help="MILP solver (default highs)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--out", type=output_folder, required=True, metavar="DIR", help="output folder")
     p.set_defaults(run=run)
 
 

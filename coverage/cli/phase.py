@@ -15,7 +15,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from coverage.cli.common import Steps, network_from_args, stations_from_args, study_area_wgs84
+from coverage.cli.common import (
+    Steps,
+    network_from_args,
+    output_folder,
+    stations_from_args,
+    study_area_wgs84,
+)
 from coverage.cli.plan import SCHEMA as PLAN_SCHEMA
 from coverage.cli.plan import _choice, _existing
 from coverage.errors import InputError
@@ -326,7 +332,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", type=Path, metavar="SCENARIO.toml", help="scenario file")
-    p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: the scenario's 'out')")
+    p.add_argument("--out", type=output_folder, metavar="DIR", help="output folder (default: the scenario's 'out')")
     p.add_argument("--no-cache", action="store_true", help="always parse OSM again")
     p.set_defaults(run=run)
 

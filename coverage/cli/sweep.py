@@ -15,6 +15,7 @@ import io
 from pathlib import Path
 
 from coverage.cli.city import CityRun, add_dask_args
+from coverage.cli.common import output_folder
 from coverage.errors import InputError
 
 __all__ = ["register"]
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "point, and rank stations by coverage lost when each is closed (N-1).",
     )
     p.add_argument("scenario", type=Path, help="city scenario TOML file with a [sweep] table")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: the file's out)")
+    p.add_argument("--out", type=output_folder, default=None, help="output folder (default: the file's out)")
     add_dask_args(p)
     p.set_defaults(run=run)
 
