@@ -51,7 +51,7 @@ def test_each_district_equals_a_single_district_assessment(city, small_city, dis
     net = small_city.network
     code = "500107"
     geom = districts.to_crs(net.crs).set_index("code").geometry[code]
-    alone = assess(replace(net, boundary=geom), small_city.stations)
+    alone = assess(replace(net, boundary=geom), small_city.stations, access="snap")
     row = city.districts.set_index("code").loc[code]
     assert row["coverage_share"] == pytest.approx(alone.metrics["coverage_share"], abs=1e-12)
     assert row["first_due_p90_s"] == pytest.approx(alone.metrics["first_due_p90_s"], abs=1e-9)
