@@ -145,8 +145,9 @@ def test_map_html_works_offline_with_every_layer(browser, result, tmp_path):
     page.check_clean()
     assert page.tiles > 0
     assert page.overlay_labels() == [
-        LAYER_NAMES[k] for k in ("boundary", "response_rings", "districts", "roads", "uncovered",
-                                 "hydrant_gaps", "hydrants", "proposed_hydrants", "stations")
+        LAYER_NAMES[k] for k in ("boundary", "response_rings", "districts", "no_access", "worst_first_due",
+                                 "roads", "uncovered", "hydrant_gaps", "hydrants", "proposed_hydrants",
+                                 "stations")
     ]
     assert page.page.locator(".leaflet-control-layers-base label").all_inner_texts()[0].strip() == "OpenStreetMap"
     for selector in (".leaflet-control-scale", ".leaflet-control-zoom-fullscreen", ".sc-legend"):
@@ -176,9 +177,11 @@ def test_map_html_works_offline_with_every_layer(browser, result, tmp_path):
     # Planner units, not raw floats: "District 1.85 km²", "Slowest first-due 2:57 min".
     assert re.search(r"District\s+\d+\.\d\d km²", text), text
     assert re.search(r"Slowest first-due\s+\d+:\d\d min", text), text
-    markers_before = page.count("L.CircleMarker")
+    # On the land model uncovered demand is one (multi)polygon per first-due station.
+    kind = "L.Polygon" if layers["uncovered"].geom_type.str.contains("Polygon").all() else "L.CircleMarker"
+    before = page.count(kind)
     page.page.get_by_label(LAYER_NAMES["uncovered"]).check()
-    assert page.count("L.CircleMarker") - markers_before == len(layers["uncovered"])
+    assert page.count(kind) - before == len(layers["uncovered"])
 
     page.check_clean()
     assert (tmp_path / "map.png").stat().st_size > 10_000

@@ -27,6 +27,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from coverage.assess.demand import DEFAULT_STEP_M, SNAP, DemandSet
 from coverage.city.assess import CityAssessment, assess_city
 from coverage.city.runner import Runner
 from coverage.engine import RoadIndex, build_index
@@ -69,9 +70,12 @@ def siting_task(item: tuple[str, Any, gpd.GeoDataFrame, int], *, network: RoadNe
     """Solve one siting model: ``item = (label, area polygon, candidates, p)``."""
     label, area, cands, p = item
     start = time.perf_counter()
+    # Road samples snapped to their road, as in the city assessment (see district_task).
+    demand = DemandSet.from_roads(index, area, step_m=DEFAULT_STEP_M, access=SNAP)
     run = site_stations(replace(network, boundary=area), stations, model=model, p=p,
                         candidates=cands, standard=standard, new_type=new_type,
-                        options=options, small_station_rules=small_station_rules, index=index)
+                        options=options, small_station_rules=small_station_rules, index=index,
+                        demand=demand)
     res = run.result
     return {
         "row": {"district": label, "model": res.model, "status": res.status,
