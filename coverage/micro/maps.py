@@ -9,6 +9,7 @@ import pandas as pd
 
 from coverage.engine import RoadIndex
 from coverage.micro.assess import MicroAssessment
+from coverage.outputs.maps import OfflineMap
 
 __all__ = ["micro_layers", "micro_map", "stairs_layer"]
 
@@ -83,7 +84,8 @@ def micro_map(assessment: MicroAssessment, graph, *, combined: gpd.GeoDataFrame 
     proposed ones (blue).
     """
     crs = assessment.stations.crs
-    fmap = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
+    # OfflineMap: shown in Jupyter with Leaflet inlined, so the map works with no network.
+    fmap = OfflineMap(tiles=tiles, control_scale=True, prefer_canvas=True)
     # Only Leaflet is used: no marker fonts, jQuery or Bootstrap to fetch or inline.
     fmap.default_js = [(k, v) for k, v in fmap.default_js if k == "leaflet"]
     fmap.default_css = [(k, v) for k, v in fmap.default_css if k == "leaflet_css"]
