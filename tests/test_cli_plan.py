@@ -248,3 +248,15 @@ def test_plan_refuses_an_output_folder_holding_an_input(tmp_path, yuzhong_osm, y
         assert main(["plan", str(path), "--out", str(out)]) == 2
         assert "input of this run" in capsys.readouterr().err
     assert path.read_bytes() == kept
+
+
+def test_plan_refuses_more_new_sites_than_candidates(tmp_path, cache, yuzhong_osm, yuzhong_stations, capsys):
+    """Regression: plan sent p above the candidate count to the model (``site`` refused it, ``plan`` did not)."""
+    path = _write(tmp_path, f'[data]\nosm = "{yuzhong_osm}"\nstations = "{yuzhong_stations}"\n'
+                  f'[network]\ncache_dir = "{cache}"\n[site]\nmodel = "pmedian"\np = 999\n')
+    out = tmp_path / "out"
+    assert main(["plan", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "asks for more new sites than the" in err and "site.p in scenario.toml" in err
+    assert "Fix:" in err and "Traceback" not in err
+    assert not out.exists()

@@ -25,10 +25,12 @@ from typing import Any
 import pyproj
 
 from coverage.assess import assess
+from coverage.candidates import network_candidates
 from coverage.cli.common import (
     COORD_SYSTEMS,
     SPEED_PRESETS,
     Steps,
+    check_new_sites,
     check_scenario_values,
     network_from_args,
     output_folder,
@@ -382,6 +384,19 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
         network = network_from_args(args)
         bar.next()
         stations = stations_from_args(args, network)
+        candidates = None
+        if scenario.site is not None:
+            # Read and count the candidates before the long steps, so a [site] table asking
+            # for more new sites than there are candidates fails in seconds, not after assess.
+            if scenario.data["candidates"] is not None:
+                candidates = read_points(
+                    scenario.data["candidates"], coord_system=scenario.data["coord_system"],
+                    study_area=study_area_wgs84(network), name="candidates",
+                )
+            else:
+                candidates = network_candidates(network)
+            check_new_sites(scenario.site["p"], len(candidates),
+                            flag=f"site.p in {scenario.path.name}")
         bar.next()
         before = assess(
             network, stations, standard=scenario.assess["standard"], step_m=float(scenario.assess["step_m"]),
@@ -392,12 +407,6 @@ def run_plan(scenario: Scenario, out: str | Path | None = None, *, no_cache: boo
         bar.next()
         if scenario.site is not None:
             cfg = scenario.site
-            candidates = None
-            if scenario.data["candidates"] is not None:
-                candidates = read_points(
-                    scenario.data["candidates"], coord_system=scenario.data["coord_system"],
-                    study_area=study_area_wgs84(network), name="candidates",
-                )
             run = site_stations(
                 network, stations, model=cfg["model"], p=cfg["p"], candidates=candidates,
                 standard=scenario.assess["standard"], new_type=cfg["new_type"],
