@@ -177,3 +177,31 @@ def test_check_outputs_refuses_what_a_run_would_destroy(tmp_path):
     options = {"exclusions": str(stations), "place": "Yuzhong, Chongqing", "out": str(tmp_path / "o"),
                "new": 3, "cache_dir": data}
     assert option_paths(options) == [stations, data]
+
+
+def test_run_folder_clears_what_killed_runs_left(tmp_path):
+    """Regression: a run killed by SIGKILL left ``.out.*.partial`` beside the output for good."""
+    from coverage.outputs.files import run_folder
+
+    out = tmp_path / "out"
+    dead = 4_194_304 + 7  # above Linux's pid_max: no such process
+    unfinished = tmp_path / f".out.{dead}.x1.partial"
+    unfinished.mkdir()
+    (unfinished / "summary.json").write_text("{}")
+    moved_aside = tmp_path / f".out.{dead}.x2.old"  # killed between the swap's two renames
+    moved_aside.mkdir()
+    (moved_aside / "summary.json").write_text('{"run": "previous"}')
+    live = tmp_path / f".out.{os.getpid()}.x3.partial"  # another run writing now
+    live.mkdir()
+    unrelated = tmp_path / ".out.notes.partial"
+    unrelated.mkdir()
+
+    with run_folder(out) as tmp:
+        # The previous complete run is back in place before the new one is written.
+        assert (out / "summary.json").read_text() == '{"run": "previous"}'
+        (tmp / "summary.json").write_text('{"run": "new"}')
+    assert (out / "summary.json").read_text() == '{"run": "new"}'
+    assert not unfinished.exists() and not moved_aside.exists()
+    assert live.exists() and unrelated.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["out", live.name, unrelated.name])

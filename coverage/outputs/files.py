@@ -119,7 +119,7 @@ def _signals_deferred():
 def run_folder(path: str | Path):
     """Write a whole run into a temporary sibling folder, then swap it in for ``path``.
 
-    Yields the temporary folder (``.<name>.<random>.partial`` beside ``path``).
+    Yields the temporary folder (``.<name>.<pid>.<random>.partial`` beside ``path``).
     When the block ends without error, the folder replaces ``path`` by renames:
     ``path`` then holds the new run and nothing of the old one. On an error, a
     Ctrl-C or a SIGTERM the temporary folder is removed and ``path`` keeps the
@@ -127,10 +127,16 @@ def run_folder(path: str | Path):
 
     The caller must make sure ``path`` holds nothing but an earlier run
     (:func:`is_run_folder`): its old content is deleted.
+
+    The temporary names carry the writing process's id. A run killed outright
+    (SIGKILL, power loss) cannot clean up after itself, so each new run first
+    clears what dead runs left beside ``path`` (:func:`_clear_dead_runs`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    _clear_dead_runs(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".partial",
+                                dir=path.parent))
     try:
         with _terminate_as_exception():
             yield tmp
@@ -142,11 +148,41 @@ def run_folder(path: str | Path):
         raise
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # PermissionError: alive, someone else's
+    return True
+
+
+def _clear_dead_runs(path: Path) -> None:
+    """Remove the temporary folders of runs into ``path`` whose process is gone.
+
+    ``.<name>.<pid>.*.partial`` is an unfinished run: deleted. ``.<name>.<pid>.*.old``
+    is the previous run, moved aside by a swap that was killed between its two
+    renames: it is put back when ``path`` is missing, so the folder again holds
+    one complete run, and deleted otherwise. Folders of live processes (another
+    run writing now) are left alone.
+    """
+    for leftover in sorted(path.parent.glob(f".{path.name}.*.*")):
+        pid, _, rest = leftover.name[len(path.name) + 2:].partition(".")
+        if not pid.isdigit() or not rest or _process_alive(int(pid)):
+            continue
+        if leftover.suffix == ".old" and not path.exists():
+            os.rename(leftover, path)
+        elif leftover.suffix in (".partial", ".old"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _swap(new: Path, path: Path) -> None:
     if not path.exists():
         os.rename(new, path)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".old",
+                                dir=path.parent))
     os.rmdir(old)
     os.rename(path, old)
     try:
