@@ -6,6 +6,8 @@ import ast
 import os
 from pathlib import Path
 
+import pytest
+
 import coverage.outputs as outputs
 
 PKG = Path(outputs.__file__).parent
@@ -77,7 +79,6 @@ def test_run_folder_swaps_the_whole_run_in(tmp_path):
 
 
 def test_failed_or_interrupted_run_leaves_the_previous_run(tmp_path):
-    import pytest
 
     from coverage.outputs.files import run_folder
 
@@ -99,6 +100,8 @@ def test_failed_or_interrupted_run_leaves_the_previous_run(tmp_path):
 _SIGTERM_CHILD = r"""
 import sys, geopandas as gpd, numpy as np
 from pathlib import Path
+
+import pytest
 from coverage.outputs.files import run_folder, write_json
 from coverage.outputs.layers import write_geopackage
 out = Path(sys.argv[1])
@@ -136,7 +139,6 @@ def test_sigterm_during_the_geopackage_write_leaves_the_previous_run_and_no_temp
 
 
 def test_check_outputs_refuses_what_a_run_would_destroy(tmp_path):
-    import pytest
 
     from coverage.errors import InputError
     from coverage.outputs.write import check_outputs, option_paths
@@ -205,3 +207,19 @@ def test_run_folder_clears_what_killed_runs_left(tmp_path):
     assert live.exists() and unrelated.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["out", live.name, unrelated.name])
+
+
+def test_longest_accepted_output_name_can_be_written(tmp_path):
+    """The length check leaves room for the temporary ``.<name>.<pid>.<random>.partial`` name."""
+    from coverage.errors import InputError
+    from coverage.outputs.files import run_folder
+    from coverage.outputs.write import check_outputs
+
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    longest = tmp_path / ("x" * (limit - 26))
+    assert check_outputs(longest, []) == longest
+    with run_folder(longest) as tmp:
+        (tmp / "summary.json").write_text("{}")
+    assert (longest / "summary.json").exists()
+    with pytest.raises(InputError, match="too long"):
+        check_outputs(tmp_path / ("x" * (limit - 25)), [])

@@ -110,8 +110,8 @@ def _check_name_lengths(folder: Path) -> None:
         except (OSError, ValueError):
             continue
     for part in folder.parts:
-        # The run is written to ".<name>.<8 random>.partial" beside the folder.
-        if len(os.fsencode(part)) + 18 > name_max:
+        # The run is written to ".<name>.<pid>.<8 random>.partial" beside the folder (pid <= 7 digits).
+        if len(os.fsencode(part)) + 26 > name_max:
             raise InputError(
                 f"a folder name in the output path is too long ({len(part)} characters)", source=str(folder)[:120],
                 fix=f"give folder names of at most {name_max - 18} bytes with --out",
