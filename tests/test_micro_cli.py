@@ -18,6 +18,10 @@ def run(tmp_path_factory):
     layer = root / "generated_micro_stations.geojson"
     generated_stations().to_file(layer)
     out = root / "out"
+    # An earlier run's folder: the new run replaces it whole (run_folder), stale files and all.
+    out.mkdir()
+    (out / "summary.json").write_text("{}")
+    (out / "from_an_earlier_run.geojson").write_text("{}")
     argv = ["micro", "--walk-osm", str(data / "yuzhong_walk_osm_20260426.osm"),
             "--boundary", str(data / "yuzhong_boundary_osm_relation4738525.geojson"),
             "--buildings", str(data / "yuzhong_buildings_osm_20260426.osm"),
@@ -31,6 +35,8 @@ def run(tmp_path_factory):
 
 def test_outputs_are_written(run):
     out, _ = run
+    assert not (out / "from_an_earlier_run.geojson").exists()
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".out.")] == []
     for name in ("summary.json", "report.html", "map.html", "micro_stations.geojson",
                  "proposed_micro_stations.geojson", "key_units.geojson", "micro_gaps.geojson",
                  "buildings_first_water.geojson", "micro_cells.geojson", "stairs.geojson"):

@@ -53,7 +53,12 @@ tiles = false
 def test_phase_writes_plan_and_beats_or_ties_myopic(scenario, tmp_path):
     toml, cands = scenario
     out = tmp_path / "out"
+    out.mkdir()  # an earlier run's folder: replaced whole (run_folder), stale files and all
+    (out / "summary.json").write_text("{}")
+    (out / "from_an_earlier_run.csv").write_text("")
     assert main(["phase", str(toml), "--out", str(out)]) == 0
+    assert not (out / "from_an_earlier_run.csv").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
     for name in ("summary.json", "years.csv", "map.html", "coverage_by_year.png", "report.html",
                  "sites.geojson", "periods.csv", "workload.csv"):
         assert (out / name).exists(), name

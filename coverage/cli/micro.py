@@ -32,7 +32,7 @@ from coverage.micro import (
 from coverage.network import CHINA_URBAN, load_network
 from coverage.network.walk import WALK_PRESETS, with_overrides
 from coverage.optimise import SolveOptions
-from coverage.outputs.files import atomic_write, write_geojson, write_json
+from coverage.outputs.files import atomic_write, run_folder, write_geojson, write_json
 from coverage.outputs.maps import save_map
 from coverage.outputs.write import check_outputs
 from coverage.presets import STANDARDS
@@ -233,15 +233,17 @@ def run(args: argparse.Namespace) -> int:
             result, siting=siting, combined=comb, network_report=walk.report.as_dict(),
             run_s=run_s, inputs={k: str(v) for k, v in vars(args).items()
                                  if isinstance(v, Path)})
-        write_json(summary, out / "summary.json")
         proposed = siting.sites if siting is not None else None
-        for stem, layer in micro_layers(result, walk.graph, combined=view,
-                                        proposed=proposed).items():
-            write_geojson(layer, out / f"{stem}.geojson")
         district = walk.boundary if walk.boundary is not None else walk.study_area
-        fmap = micro_map(result, walk.graph, combined=view, proposed=proposed, area=district)
-        save_map(fmap, out / "map.html")
-        atomic_write(out / "report.html", micro_report_html(summary))
+        # Written whole, like assess and site: OUT holds this run or the previous one, never a mix.
+        with run_folder(out) as tmp:
+            write_json(summary, tmp / "summary.json")
+            for stem, layer in micro_layers(result, walk.graph, combined=view,
+                                            proposed=proposed).items():
+                write_geojson(layer, tmp / f"{stem}.geojson")
+            fmap = micro_map(result, walk.graph, combined=view, proposed=proposed, area=district)
+            save_map(fmap, tmp / "map.html")
+            atomic_write(tmp / "report.html", micro_report_html(summary))
         bar.next()
 
     m = result.metrics

@@ -29,6 +29,7 @@ from coverage.hydrants import assess_hydrants, counted_points, osm_hydrants, rea
 from coverage.incidents import WorkloadRules, incident_weights, read_incidents
 from coverage.layers import read_points
 from coverage.optimise import SolveOptions
+from coverage.outputs.files import run_folder
 from coverage.outputs.write import check_outputs
 from coverage.periods import PROFILES, read_profile
 from coverage.phasing import DISCOUNTS, Discount, PhaseSpec
@@ -290,8 +291,11 @@ def run_phase(s: dict, out: str | Path | None = None, *, no_cache: bool = False)
             notes.append(f"incidents: {s['data']['incidents']} ({len(incidents)} records); time on "
                          f"scene {inc_cfg['time_on_scene_min']} min (named assumption), workload "
                          f"threshold {inc_cfg['busy_threshold']:.0%} of the year")
-        paths = write_phase_outputs(run, root, title=f"Phased build-out — {s['name']}", notes=notes,
-                                    tiles=s["output"]["tiles"], hydrants=hydrants)
+        # Written whole, like assess and site: OUT holds this run or the previous one, never a mix.
+        with run_folder(root) as tmp:
+            written = write_phase_outputs(run, tmp, title=f"Phased build-out — {s['name']}",
+                                          notes=notes, tiles=s["output"]["tiles"], hydrants=hydrants)
+        paths = {role: root / Path(path).relative_to(tmp) for role, path in written.items()}
         bar.next()
     res, myo = run.phased, run.myopic
     gap = "n/a" if res.gap is None or not math.isfinite(res.gap) else f"{res.gap:.2%}"
