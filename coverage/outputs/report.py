@@ -25,6 +25,7 @@ from coverage import __version__
 from coverage.errors import InputError
 from coverage.outputs import words
 from coverage.outputs.files import atomic_write
+from coverage.plotting import report_fonts
 from coverage.presets import GB50974, STANDARDS, STATION_TYPES
 
 __all__ = [
@@ -158,9 +159,12 @@ def summary_lines(summary: Mapping) -> list[str]:
     return lines
 
 
-def _png(fig: Figure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+def _figure_png(build, *args) -> str:
+    """Build a figure and return it as base64 PNG, with Chinese names in a CJK font."""
+    with report_fonts():
+        fig = build(*args)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -428,9 +432,9 @@ def report_html(
 <h2>Coverage</h2>
 <table><tr><th>metric</th>{head}</tr>{metric_rows}</table>
 <h2>Response-time distribution</h2>
-<img alt="response-time CDF" src="data:image/png;base64,{_png(cdf_figure(runs))}">
+<img alt="response-time CDF" src="data:image/png;base64,{_figure_png(cdf_figure, runs)}">
 <h2>Station districts against their area caps</h2>
-<img alt="district areas" src="data:image/png;base64,{_png(district_figure(runs))}">
+<img alt="district areas" src="data:image/png;base64,{_figure_png(district_figure, runs)}">
 <table><tr>{st_head}</tr>{''.join(st_rows)}</table>
 {extra_html}
 <h2>Parameters</h2>

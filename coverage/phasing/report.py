@@ -24,6 +24,7 @@ from coverage.outputs.files import atomic_write, write_geojson, write_json  # no
 from coverage.outputs.maps import save_map  # noqa: E402
 from coverage.phasing.hydrants import HydrantPhasing  # noqa: E402
 from coverage.phasing.plan import PhaseRun  # noqa: E402
+from coverage.plotting import report_fonts
 
 __all__ = ["coverage_figure", "phase_map", "report_html", "write_phase_outputs", "year_table"]
 
@@ -245,7 +246,8 @@ def write_phase_outputs(run: PhaseRun, out: str | Path, *, title: str = "Phased 
     report.html into ``out``; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    png = _png(coverage_figure(run))
+    with report_fonts():
+        png = _png(coverage_figure(run))
     paths = {
         "summary": write_json(run.summary(), out / "summary.json"),
         "years": atomic_write(out / "years.csv", year_table(run).to_csv(index=False)),
