@@ -25,13 +25,15 @@ $(STAMP): pyproject.toml constraints.txt
 YUZHONG := --osm $(DATA)/osm/yuzhong_drive_osm_20260424.osm \
 	--boundary $(DATA)/osm/yuzhong_boundary_osm_relation4738525.geojson \
 	--stations $(DATA)/stations/yuzhong_stations_baseline.geojson
+# High-rise reach (GB 50016 heights, aerial apparatus) from the OSM buildings extract.
+HIGHRISE := --buildings $(DATA)/osm/yuzhong_buildings_osm_20260426.osm
 ONLINE  := --place "Yuzhong District, Chongqing, China" --stations osm
 
 # The main job: assess today's stations, then site two new small stations (p-center, exact).
 demo: $(STAMP)
-	@if [ -d "$(DATA)/osm" ]; then SRC='$(YUZHONG)'; else \
-	  echo "$(DATA) not found: downloading Yuzhong from OpenStreetMap (online)"; SRC='$(ONLINE)'; fi; \
-	eval $(BIN)/station-coverage assess $$SRC --out $(OUT)/assess && \
+	@if [ -d "$(DATA)/osm" ]; then SRC='$(YUZHONG)'; HR='$(HIGHRISE)'; else \
+	  echo "$(DATA) not found: downloading Yuzhong from OpenStreetMap (online)"; SRC='$(ONLINE)'; HR=''; fi; \
+	eval $(BIN)/station-coverage assess $$SRC $$HR --out $(OUT)/assess && \
 	eval $(BIN)/station-coverage site $$SRC --model pcenter --new 2 --time-limit 300 --out $(OUT)/site
 	@echo "demo outputs: $(OUT)/assess and $(OUT)/site (open map.html and report.html)"
 

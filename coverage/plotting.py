@@ -6,8 +6,9 @@ district names such as 渝中区 come out as empty boxes, with one warning per g
 YaHei, SimHei, PingFang, WenQuanYi ...) and :func:`report_fonts` puts them after
 DejaVu Sans in the sans-serif list, so Latin text keeps its look and each Chinese
 glyph falls back to the first CJK font that has it (Matplotlib >= 3.6 falls back
-per glyph). Without any CJK font the figures are still written; one warning says
-which fonts to install instead of one warning per missing glyph.
+per glyph). Without any CJK font the figures are still written; when a label has
+Chinese text, one warning says which fonts to install instead of one warning per
+missing glyph.
 
 The settings are scoped (:func:`matplotlib.rc_context`): importing this module
 changes nothing in a user's own Matplotlib session.
@@ -15,6 +16,7 @@ changes nothing in a user's own Matplotlib session.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,19 +46,35 @@ def cjk_fonts() -> tuple[str, ...]:
 
 
 @cache
-def _warn_no_cjk_font() -> None:
-    warnings.warn(f"no CJK font found: {_INSTALL_HINT}", UserWarning, stacklevel=3)
+def _warn_missing_glyphs(fonts: tuple[str, ...]) -> None:
+    if fonts:
+        message = f"some characters of the figure labels are in none of the fonts {', '.join(fonts)}"
+    else:
+        message = f"no CJK font found: {_INSTALL_HINT}"
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+_GLYPH = re.compile(r"Glyph \d+ .*missing from font")
 
 
 @contextmanager
 def report_fonts() -> Iterator[None]:
-    """Build and save figures inside this block to draw Chinese text in a CJK font."""
+    """Build and save figures inside this block to draw Chinese text in a CJK font.
+
+    Matplotlib's one-warning-per-missing-glyph is replaced by one warning per
+    process, and only when a label really had a character no font could draw.
+    Other warnings pass through unchanged.
+    """
     fonts = cjk_fonts()
     sans = ["DejaVu Sans", *fonts, *matplotlib.rcParams["font.sans-serif"]]
     with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": sans}), \
-            warnings.catch_warnings():
-        if not fonts:
-            _warn_no_cjk_font()
-            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font",
-                                    category=UserWarning)
+            warnings.catch_warnings(record=True) as caught:
         yield
+    missing = False
+    for w in caught:
+        if issubclass(w.category, UserWarning) and _GLYPH.search(str(w.message)):
+            missing = True
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if missing:
+        _warn_missing_glyphs(fonts)

@@ -20,14 +20,29 @@ def _draw_chinese() -> None:
 
 def test_without_cjk_font_one_clear_warning_not_one_per_glyph(monkeypatch):
     monkeypatch.setattr(plotting, "cjk_fonts", lambda: ())
-    plotting._warn_no_cjk_font.cache_clear()
+    plotting._warn_missing_glyphs.cache_clear()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         for _ in range(2):
             with plotting.report_fonts():
                 _draw_chinese()
+                warnings.warn("an unrelated warning", RuntimeWarning, stacklevel=1)
     messages = [str(w.message) for w in seen]
-    assert len(messages) == 1 and "no CJK font found" in messages[0] and "fonts-noto-cjk" in messages[0]
+    assert messages.count("an unrelated warning") == 2  # other warnings pass through
+    ours = [m for m in messages if m != "an unrelated warning"]
+    assert len(ours) == 1 and "no CJK font found" in ours[0] and "fonts-noto-cjk" in ours[0]
+
+
+def test_latin_only_figures_warn_nothing(monkeypatch):
+    monkeypatch.setattr(plotting, "cjk_fonts", lambda: ())
+    plotting._warn_missing_glyphs.cache_clear()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with plotting.report_fonts():
+            fig = Figure()
+            fig.add_subplot().set_title("S1 district")
+            fig.savefig(io.BytesIO(), format="png")
+    assert [str(w.message) for w in seen] == []
 
 
 def test_cjk_fonts_follow_the_latin_font_and_stay_scoped(monkeypatch):
