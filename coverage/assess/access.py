@@ -130,7 +130,13 @@ def _nearest_roads(
     within ``access_m`` of each location in ``who`` (or its nearest road within the hose length)."""
     tree = STRtree(index.seg_geometry[segs])
     # Nearest eligible road first: it sets how far to look (access_m, or up to the hose length).
-    (near_i, _), near_d = tree.query_nearest(pts[who], return_distance=True, all_matches=False)
+    # Bounded by the hose length (a little over, so a road exactly at hose_m is found): an
+    # unbounded nearest search from land far from every road (a city's hills, fields and
+    # rivers) walks much of the tree, and such land has no vehicle access anyway.
+    (near_i, _), near_d = tree.query_nearest(
+        pts[who], max_distance=rule.hose_m * (1 + 1e-9) + 1e-6, return_distance=True,
+        all_matches=False,
+    )
     d0 = np.full(len(who), np.inf)
     d0[near_i] = near_d
     radius = np.where(d0 <= rule.access_m, rule.access_m, np.where(d0 <= rule.hose_m, d0 + 1e-6, -1.0))
