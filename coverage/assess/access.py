@@ -231,12 +231,14 @@ def access_arcs(
         dist = np.concatenate([dist, np.zeros(n)])
     # Merge access points closer than point_spacing_m on one segment: shared nodes, fewer columns.
     length = index.seg_length_m[seg]
-    step = np.round(frac * length / rule.point_spacing_m)
-    key = np.stack([seg, step.astype(np.int64)], axis=1)
-    uniq, point = np.unique(key, axis=0, return_inverse=True)
+    step = np.round(frac * length / rule.point_spacing_m).astype(np.int64)
+    # One integer key per (segment, step), in the same order as the pairs (a 1-D unique is
+    # several times faster than a row-wise one on millions of arcs).
+    span = int(step.max()) + 1 if len(step) else 1
+    uniq, point = np.unique(seg.astype(np.int64) * span + step, return_inverse=True)
     point = point.reshape(-1)
-    u_seg = uniq[:, 0]
-    u_frac = np.clip(uniq[:, 1] * rule.point_spacing_m / np.maximum(index.seg_length_m[u_seg], 1e-9), 0, 1)
+    u_seg, u_step = np.divmod(uniq, span)
+    u_frac = np.clip(u_step * rule.point_spacing_m / np.maximum(index.seg_length_m[u_seg], 1e-9), 0, 1)
     # A location's own position keeps its exact fraction (a sample sits exactly on its road).
     if own is not None:
         u_frac[point[-n:]] = own.frac
