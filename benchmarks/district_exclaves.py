@@ -55,9 +55,8 @@ def route(graph, index, a, b):
         d = min(graph[u][v].values(), key=lambda e: e["travel_s"])
         name = d.get("name")
         name = name[0] if isinstance(name, list) else name
-        tag = "".join(k[0].upper() for k in ("bridge", "tunnel")
-                      if isinstance(d.get(k), str) and d.get(k) != "no")
-        label = f"{name if isinstance(name, str) else d.get('highway')}{f'[{tag}]' if tag else ''}"
+        tag = "".join(k[0].upper() for k in ("bridge", "tunnel") if d.get(k) not in (None, False, "no"))
+        label = f"{name if isinstance(name, str) and name else d.get('highway')}{f'[{tag}]' if tag else ''}"
         if not out or out[-1] != label:
             out.append(label)
     return " > ".join(out)
