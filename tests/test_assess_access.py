@@ -232,8 +232,8 @@ def _loop_nearest_roads(index, xy, segs, rule):
     return out
 
 
-def test_bounded_search_equals_a_per_location_loop(result, yuzhong_index):
-    """The bulk search (STRtree nearest bounded by the hose length, then dwithin pairs) finds,
+def test_bulk_search_equals_a_per_location_loop(result, yuzhong_index):
+    """The bulk search (envelope queries within access_m, then the hose length, exact distances) finds,
     for every location, the same roads at the same distances as a plain loop over locations,
     on real Yuzhong land: cells near roads, in the no-access zones and at the hose limit."""
     from coverage.assess.access import _eligible as eligible
