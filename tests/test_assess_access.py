@@ -174,16 +174,94 @@ def test_farthest_travel_is_within_the_slowest_first_due(result):
     assert (st["farthest_travel_s"] <= st["max_first_due_s"] + 1e-9).all()
 
 
+def _cross_share(run, on_land):
+    pts = run.demand.geometry.values
+    holder = np.full(len(pts), None, dtype=object)
+    for sid, geom in zip(run.districts["station_id"], run.districts.geometry, strict=True):
+        holder[shapely.contains(geom, pts)] = sid
+    w = run.demand["weight"].to_numpy()
+    placed = (holder != None) & on_land  # noqa: E711
+    return w[placed & (holder != run.demand["first_due_station"].to_numpy())].sum() / w[placed].sum()
+
+
 def test_cross_district_demand_matches_a_shapely_join(result):
     d = result.metrics["districts"]
-    pts = result.demand.geometry.values
-    holder = np.full(len(pts), None, dtype=object)
-    for sid, geom in zip(result.districts["station_id"], result.districts.geometry, strict=True):
-        holder[shapely.contains(geom, pts)] = sid
-    w = result.demand["weight"].to_numpy()
-    placed = holder != None  # noqa: E711
-    cross = w[placed & (holder != result.demand["first_due_station"].to_numpy())].sum() / w[placed].sum()
-    assert d["cross_district_share"] == pytest.approx(cross, abs=2e-3)
+    assert d["off_land_share"] == 0.0
+    assert d["cross_district_share"] == pytest.approx(_cross_share(result, True), abs=2e-3)
+    assert d["cross_district_share_incl_off_land"] == d["cross_district_share"]
+
+
+@pytest.fixture(scope="module")
+def road_run(result, yuzhong_network, yuzhong_index, yuzhong_stations):
+    """Road samples through the access rule, districts from the same land."""
+    return assess(yuzhong_network, read_stations(yuzhong_stations), index=yuzhong_index,
+                  demand=result.road_set, land=result.land_set)
+
+
+def test_road_samples_on_bridges_and_in_tunnels_are_not_inside_a_land_district(road_run, yuzhong_index):
+    """A viaduct's deck is above the land, a tunnel below it: neither lies in a district of land.
+
+    Both shares are checked against a shapely join; the samples left out are exactly those on
+    bridge or tunnel segments, and their share is reported."""
+    d = road_run.metrics["districts"]
+    seg = road_run.demand_set.snap.seg
+    off = yuzhong_index.seg_bridge[seg] | yuzhong_index.seg_tunnel[seg]
+    w = road_run.demand["weight"].to_numpy()
+    assert d["off_land_share"] == pytest.approx(w[off].sum() / w.sum(), rel=1e-12)
+    assert off.any() and (~off).any()
+    assert d["cross_district_share"] == pytest.approx(_cross_share(road_run, ~off), abs=2e-3)
+    assert d["cross_district_share_incl_off_land"] == pytest.approx(
+        _cross_share(road_run, np.ones(len(w), dtype=bool)), abs=2e-3)
+    # Elevated and underground roads carry demand the land beneath does not see first:
+    # counting them would blame the districts for the levels of the road network.
+    assert d["cross_district_share_incl_off_land"] > d["cross_district_share"]
+
+
+def _loop_nearest_roads(index, xy, segs, rule):
+    """Reference: one location at a time, distances to every eligible road (no spatial index)."""
+    geoms = index.seg_geometry[segs]
+    out = {}
+    for j, p in enumerate(shapely.points(xy)):
+        d = shapely.distance(p, geoms)
+        d0 = d.min()
+        if d0 > rule.hose_m:
+            continue
+        near = d <= (rule.access_m if d0 <= rule.access_m else d0 + 1e-6)
+        order = np.argsort(d[near], kind="stable")[: rule.max_points]
+        out[j] = (np.sort(segs[near][order]), np.sort(d[near][order]))
+    return out
+
+
+def test_bulk_search_equals_a_per_location_loop(result, yuzhong_index):
+    """The bulk search (envelope queries within access_m, then the hose length, exact distances) finds,
+    for every location, the same roads at the same distances as a plain loop over locations,
+    on real Yuzhong land: cells near roads, in the no-access zones and at the hose limit."""
+    from coverage.assess.access import _eligible as eligible
+    from coverage.assess.access import _nearest_roads
+
+    rule = result.demand_set.rule
+    grid = result.land_set.grid
+    rng = np.random.default_rng(11)
+    no_access = np.setdiff1d(np.arange(len(grid)), result.land_set.grid_pos)
+    pick = np.concatenate([rng.choice(len(grid), 500, replace=False), rng.choice(no_access, 150, replace=False)])
+    xy = grid.xy[pick]
+    segs = eligible(yuzhong_index, rule)
+    # Locations exactly at the hose length and just beyond it from their nearest road.
+    p0 = shapely.get_coordinates(shapely.line_interpolate_point(yuzhong_index.seg_geometry[segs[:40]], 0.5,
+                                                                normalized=True))
+    xy = np.vstack([xy, p0 + [0.0, rule.hose_m], p0 + [0.0, rule.hose_m + 0.5]])
+    expected = _loop_nearest_roads(yuzhong_index, xy, segs, rule)
+    for max_points in (rule.max_points, 10_000):
+        r = AccessRule(access_m=rule.access_m, hose_m=rule.hose_m, max_points=max_points)
+        target, seg, dist = _nearest_roads(yuzhong_index, shapely.points(xy), np.arange(len(xy)), segs, r)
+        ref = expected if max_points == rule.max_points else _loop_nearest_roads(yuzhong_index, xy, segs, r)
+        assert set(np.unique(target)) == set(ref)
+        for j, (ref_seg, ref_d) in ref.items():
+            mine = target == j
+            np.testing.assert_allclose(np.sort(dist[mine]), ref_d, rtol=0, atol=1e-9)
+            if max_points > rule.max_points:  # no cut at rank 16, so no tie to break
+                assert np.array_equal(np.sort(seg[mine]), ref_seg)
+    assert len(expected) < len(xy) and any(d.size for _, d in expected.values())
 
 
 def test_land_grid_areas_match_shapely(yuzhong_network):
@@ -201,3 +279,30 @@ def test_land_grid_areas_match_shapely(yuzhong_network):
 def test_bad_access_rule_is_a_clear_error():
     with pytest.raises(InputError, match="hose_m"):
         AccessRule(hose_m=0)
+
+
+def _grid_reference(land, cell_m):
+    """Every square of the bounding box clipped to the land (what the grid did before)."""
+    x0, y0, x1, y1 = shapely.bounds(land)
+    n_cols, n_rows = int(np.ceil((x1 - x0) / cell_m)), int(np.ceil((y1 - y0) / cell_m))
+    rr, cc = (a.ravel() for a in np.meshgrid(np.arange(n_rows), np.arange(n_cols), indexing="ij"))
+    boxes = shapely.box(x0 + cc * cell_m, y0 + rr * cell_m, x0 + (cc + 1) * cell_m, y0 + (rr + 1) * cell_m)
+    cells = shapely.intersection(boxes, land)
+    area = shapely.area(cells)
+    keep = area > 1e-3 * cell_m * cell_m
+    return rr[keep], cc[keep], area[keep]
+
+
+@pytest.mark.parametrize("cell_m", [40.0])
+def test_land_grid_equals_clipping_every_square(yuzhong_network, cell_m):
+    """Only squares the boundary may cross are clipped; the result is the same as clipping all,
+    on Yuzhong's real boundary with a lake cut out of it (a hole and an island edge)."""
+    c = yuzhong_network.boundary.centroid
+    water = shapely.buffer(shapely.LineString([(c.x - 2500, c.y - 400), (c.x + 2500, c.y + 600)]), 130.0)
+    for wet in (None, water):
+        grid = land_grid(yuzhong_network.boundary, cell_m=cell_m, water=wet)
+        land = yuzhong_network.boundary if wet is None else shapely.difference(yuzhong_network.boundary, wet)
+        rr, cc, area = _grid_reference(land, cell_m)
+        assert np.array_equal(grid.row, rr) and np.array_equal(grid.col, cc)
+        np.testing.assert_allclose(grid.area_km2 * 1e6, area, rtol=1e-9, atol=1e-6)
+        assert shapely.contains_xy(land, grid.xy[:, 0], grid.xy[:, 1]).all()

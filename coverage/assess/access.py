@@ -123,23 +123,57 @@ def _eligible(index: RoadIndex, rule: AccessRule) -> np.ndarray:
     return ok if len(ok) else np.arange(index.n_segments)
 
 
+#: Locations searched at a time (bounds the memory of the candidate pairs).
+_CHUNK = 200_000
+
+
+def _within(tree: STRtree, geoms: np.ndarray, pts: np.ndarray, xy: np.ndarray, sub: np.ndarray,
+            radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(location, tree item, distance) of every pair within ``radius``: one bulk envelope query
+    of squares around the locations, then exact distances on the candidate pairs only."""
+    if len(sub) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    x, y = xy[sub, 0], xy[sub, 1]
+    local, item = tree.query(shapely.box(x - radius, y - radius, x + radius, y + radius))
+    loc = sub[local]
+    dist = shapely.distance(pts[loc], geoms[item])
+    keep = dist <= radius
+    return loc[keep], item[keep], dist[keep]
+
+
 def _nearest_roads(
     index: RoadIndex, pts: np.ndarray, who: np.ndarray, segs: np.ndarray, rule: AccessRule
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(location, segment, distance) of the nearest ``rule.max_points`` roads among ``segs``
-    within ``access_m`` of each location in ``who`` (or its nearest road within the hose length)."""
-    tree = STRtree(index.seg_geometry[segs])
-    # Nearest eligible road first: it sets how far to look (access_m, or up to the hose length).
-    (near_i, _), near_d = tree.query_nearest(pts[who], return_distance=True, all_matches=False)
-    d0 = np.full(len(who), np.inf)
-    d0[near_i] = near_d
-    radius = np.where(d0 <= rule.access_m, rule.access_m, np.where(d0 <= rule.hose_m, d0 + 1e-6, -1.0))
-    has = np.flatnonzero(radius >= 0)
-    local_t, local_s = tree.query(pts[who[has]], predicate="dwithin", distance=radius[has])
-    target, seg = who[has[local_t]], segs[local_s]
-    dist = shapely.distance(pts[target], index.seg_geometry[seg])
-    keep = dist <= radius[has[local_t]]
-    target, seg, dist = target[keep], seg[keep], dist[keep]
+    within ``access_m`` of each location in ``who`` (or its nearest road within the hose length).
+
+    Bulk shapely 2 calls, no per-location loop: roads within ``access_m`` of every location
+    first; then, for the locations with none, roads within the hose length, of which the
+    nearest (and any tied with it) are kept. Land far from every road costs one empty
+    envelope query (no unbounded nearest-neighbour search).
+    """
+    geoms = index.seg_geometry[segs]
+    tree = STRtree(geoms)
+    parts = []
+    for start in range(0, len(who), _CHUNK):
+        chunk = who[start:start + _CHUNK]
+        cpts = pts[chunk]
+        xy = shapely.get_coordinates(cpts)
+        t1, s1, d1 = _within(tree, geoms, cpts, xy, np.arange(len(chunk)), rule.access_m)
+        far = np.ones(len(chunk), dtype=bool)
+        far[t1] = False
+        t2, s2, d2 = _within(tree, geoms, cpts, xy, np.flatnonzero(far), rule.hose_m)
+        if len(t2):
+            # Nothing within access_m: only the nearest road within the hose length serves.
+            d0 = np.full(len(chunk), np.inf)
+            np.minimum.at(d0, t2, d2)
+            near = d2 <= d0[t2] + 1e-6
+            t2, s2, d2 = t2[near], s2[near], d2[near]
+        parts.append((chunk[np.concatenate([t1, t2])], segs[np.concatenate([s1, s2])],
+                      np.concatenate([d1, d2])))
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    target, seg, dist = (np.concatenate(p) for p in zip(*parts, strict=True))
     order = np.lexsort((dist, target))
     target, seg, dist = target[order], seg[order], dist[order]
     rank = np.arange(len(target)) - np.searchsorted(target, target, side="left")
@@ -197,12 +231,14 @@ def access_arcs(
         dist = np.concatenate([dist, np.zeros(n)])
     # Merge access points closer than point_spacing_m on one segment: shared nodes, fewer columns.
     length = index.seg_length_m[seg]
-    step = np.round(frac * length / rule.point_spacing_m)
-    key = np.stack([seg, step.astype(np.int64)], axis=1)
-    uniq, point = np.unique(key, axis=0, return_inverse=True)
+    step = np.round(frac * length / rule.point_spacing_m).astype(np.int64)
+    # One integer key per (segment, step), in the same order as the pairs (a 1-D unique is
+    # several times faster than a row-wise one on millions of arcs).
+    span = int(step.max()) + 1 if len(step) else 1
+    uniq, point = np.unique(seg.astype(np.int64) * span + step, return_inverse=True)
     point = point.reshape(-1)
-    u_seg = uniq[:, 0]
-    u_frac = np.clip(uniq[:, 1] * rule.point_spacing_m / np.maximum(index.seg_length_m[u_seg], 1e-9), 0, 1)
+    u_seg, u_step = np.divmod(uniq, span)
+    u_frac = np.clip(u_step * rule.point_spacing_m / np.maximum(index.seg_length_m[u_seg], 1e-9), 0, 1)
     # A location's own position keeps its exact fraction (a sample sits exactly on its road).
     if own is not None:
         u_frac[point[-n:]] = own.frac

@@ -535,20 +535,34 @@ def _district_figures(
     table: gpd.GeoDataFrame, demand: DemandSet, first_idx: np.ndarray, info: dict,
     pieces: gpd.GeoDataFrame,
 ) -> dict:
-    """District shape figures: pieces, main-piece shares, clean-up, cross-district demand."""
+    """District shape figures: pieces, main-piece shares, clean-up, cross-district demand.
+
+    A district is land. Demand that does not stand on the land -- road samples on a
+    bridge, viaduct or in a tunnel -- lies above or below a district, not inside it:
+    it is left out of ``cross_district_share`` and counted in ``off_land_share``
+    (with ``cross_district_share_incl_off_land`` for the old reading, the deck's
+    plan position tested against the land under it).
+    """
     xy = shapely.get_coordinates(demand.points.geometry.values)
     holder = info["district_of"](xy)
     w = demand.points["weight"].to_numpy(float)
     placed = (holder >= 0) & (first_idx >= 0)
-    total = float(w[placed].sum())
-    cross = float(w[placed & (holder != first_idx)].sum()) / total if total > 0 else float("nan")
+    on_land = demand.on_land()
+    cross = placed & (holder != first_idx)
+
+    def share(part: np.ndarray, of: np.ndarray) -> float:
+        total = float(w[of].sum())
+        return float(w[part & of].sum()) / total if total > 0 else float("nan")
+
     shares = table["main_piece_share"].to_numpy(float)
     return {
         "cleanup_moved_km2": float(info["moved_km2"]),
         "pieces_total": int(len(pieces)),
         "max_pieces": int(table["pieces"].max()) if len(table) else 0,
         "min_main_piece_share": _num(np.nanmin(shares)) if np.isfinite(shares).any() else None,
-        "cross_district_share": _num(cross),
+        "cross_district_share": _num(share(cross, placed & on_land)),
+        "off_land_share": _num(share(~on_land, np.ones(len(w), dtype=bool))),
+        "cross_district_share_incl_off_land": _num(share(cross, placed)),
     }
 
 

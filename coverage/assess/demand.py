@@ -228,6 +228,9 @@ class DemandSet:
         For land demand: the whole grid, including cells with no vehicle access.
     grid_pos : ndarray of int or None
         For land demand: the grid cell of each point.
+    off_land : ndarray of bool or None
+        For road samples: on a bridge or in a tunnel, above or below the land (not
+        inside any land district); ``None``: every point is on the land.
     """
 
     points: gpd.GeoDataFrame
@@ -239,6 +242,7 @@ class DemandSet:
     kind: str = "points"
     grid: LandGrid | None = None
     grid_pos: np.ndarray | None = None
+    off_land: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.points)
@@ -255,6 +259,13 @@ class DemandSet:
     def time_matrix(self, index: RoadIndex, src: Snap, *, cutoff_s: float) -> sp.csr_matrix:
         """Sparse travel seconds within ``cutoff_s`` from ``src`` to every point, shape (S, T)."""
         return travel_time_matrix(index, src, self.targets, cutoff_s=cutoff_s)
+
+    def on_land(self) -> np.ndarray:
+        """Whether each point stands on the land: ``False`` for road samples on a bridge or
+        in a tunnel (they lie above or below the land districts are made of)."""
+        if self.off_land is None:
+            return np.ones(len(self), dtype=bool)
+        return ~self.off_land
 
     def foot_m(self) -> np.ndarray:
         """Straight-line distance to the nearest access point of each point, m (``inf``: none)."""
@@ -281,14 +292,14 @@ class DemandSet:
         """
         grid = land_grid(area, cell_m=cell_m, water=water)
         rule = _rule(access)
-        snap = snap_points(index, grid.xy)
         arcs = None
         pos = np.arange(len(grid))
         if rule is not None:
             arcs = access_arcs(index, grid.xy, rule)
             pos = np.unique(arcs.target)
             arcs = arcs.take(pos)
-            snap = snap.take(pos)
+        # Only cells that are demand are snapped: no-access land far from any road is left out.
+        snap = snap_points(index, grid.xy[pos])
         points = gpd.GeoDataFrame(
             {"weight": grid.area_km2[pos] * 1e6, "row": grid.row[pos], "col": grid.col[pos]},
             geometry=shapely.points(grid.xy[pos]),
@@ -327,7 +338,9 @@ class DemandSet:
         cells[:] = shapely.Polygon()
         cells[surface] = demand_cells(snap.xy[surface], boundary)
         arcs = access_arcs(index, snap.xy, rule, own=snap) if rule is not None else None
-        return cls(points, snap, cells, shapely.area(cells) / 1e6, arcs, rule, "roads")
+        off_land = index.seg_bridge[snap.seg] | index.seg_tunnel[snap.seg]
+        return cls(points, snap, cells, shapely.area(cells) / 1e6, arcs, rule, "roads",
+                   off_land=off_land)
 
     @classmethod
     def from_points(

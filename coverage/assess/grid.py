@@ -80,6 +80,50 @@ class LandGrid:
         return out
 
 
+def _edge_cells(land: BaseGeometry, origin: tuple[float, float], cell_m: float,
+                n_rows: int, n_cols: int) -> np.ndarray:
+    """Flat mask of the raster: cells whose square may touch the boundary of ``land``.
+
+    The boundary is densified to vertices at most a quarter cell apart; every point
+    of it then lies within a quarter cell of a vertex, so every square it touches is
+    one of the 3 x 3 squares around a vertex's square. A square not flagged lies
+    wholly inside or wholly outside ``land``: its centre decides.
+    """
+    ring = shapely.segmentize(shapely.boundary(land), cell_m / 4.0)
+    v = shapely.get_coordinates(ring)
+    c = np.floor((v[:, 0] - origin[0]) / cell_m).astype(np.int64)
+    r = np.floor((v[:, 1] - origin[1]) / cell_m).astype(np.int64)
+    mask = np.zeros(n_rows * n_cols, dtype=bool)
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            rr, cc = r + dr, c + dc
+            ok = (rr >= 0) & (rr < n_rows) & (cc >= 0) & (cc < n_cols)
+            mask[rr[ok] * n_cols + cc[ok]] = True
+    return mask
+
+
+def _land_cells(land: BaseGeometry, origin: tuple[float, float], cell_m: float,
+                n_rows: int, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat raster positions (row-major) of the squares that intersect ``land``, and
+    which of them the boundary may cross (the rest lie wholly inside)."""
+    edge = _edge_cells(land, origin, cell_m, n_rows, n_cols)
+    inside = np.zeros(n_rows * n_cols, dtype=bool)
+    # Interior squares by their centre, a block of rows at a time (bounded memory).
+    cols = origin[0] + (np.arange(n_cols) + 0.5) * cell_m
+    step = max(1, 2_000_000 // n_cols)
+    for r0 in range(0, n_rows, step):
+        rows = np.arange(r0, min(r0 + step, n_rows))
+        ys = np.repeat(origin[1] + (rows + 0.5) * cell_m, n_cols)
+        inside[r0 * n_cols:(r0 + len(rows)) * n_cols] = shapely.contains_xy(land, np.tile(cols, len(rows)), ys)
+    inside[edge] = False
+    cand = np.flatnonzero(edge)
+    rr, cc = np.divmod(cand, n_cols)
+    bx, by = origin[0] + cc * cell_m, origin[1] + rr * cell_m
+    inside[cand[shapely.intersects(land, shapely.box(bx, by, bx + cell_m, by + cell_m))]] = True
+    flat = np.flatnonzero(inside)
+    return flat, edge[flat]
+
+
 def land_grid(
     area: BaseGeometry, *, cell_m: float = DEFAULT_CELL_M, water: BaseGeometry | None = None
 ) -> LandGrid:
@@ -113,22 +157,22 @@ def land_grid(
     if n_cols * n_rows > 20_000_000:
         raise InputError(f"a {cell_m:g} m grid over this area has {n_cols * n_rows:,} cells",
                          fix="use a larger cell size")
-    rr, cc = np.meshgrid(np.arange(n_rows), np.arange(n_cols), indexing="ij")
-    rr, cc = rr.ravel(), cc.ravel()
-    bx, by = x0 + cc * cell_m, y0 + rr * cell_m
     shapely.prepare(land)
-    boxes = shapely.box(bx, by, bx + cell_m, by + cell_m)
-    hit = shapely.intersects(land, boxes)
-    rr, cc, boxes = rr[hit], cc[hit], boxes[hit]
-    full = shapely.contains_properly(land, boxes)
-    cells = boxes.copy()
-    edge = ~full
-    cells[edge] = shapely.intersection(boxes[edge], land)
+    flat, edge = _land_cells(land, (x0, y0), cell_m, n_rows, n_cols)
+    rr, cc = np.divmod(flat, n_cols)
+    bx, by = x0 + cc * cell_m, y0 + rr * cell_m
+    cells = shapely.box(bx, by, bx + cell_m, by + cell_m)
+    # Only squares the boundary may cross are clipped; the rest are whole.
+    cut = np.flatnonzero(edge)
+    cut = cut[~shapely.contains_properly(land, cells[cut])]
+    cells[cut] = shapely.intersection(cells[cut], land)
     area_m2 = shapely.area(cells)
     keep = area_m2 > _MIN_LAND_SHARE * cell_m * cell_m
     rr, cc, cells, area_m2 = rr[keep], cc[keep], cells[keep], area_m2[keep]
     xy = np.column_stack([x0 + (cc + 0.5) * cell_m, y0 + (rr + 0.5) * cell_m])
-    off = ~shapely.contains_xy(land, xy[:, 0], xy[:, 1])
+    off = np.zeros(len(xy), dtype=bool)
+    edge = edge[keep]
+    off[edge] = ~shapely.contains_xy(land, xy[edge, 0], xy[edge, 1])
     if off.any():
         xy[off] = shapely.get_coordinates(shapely.point_on_surface(cells[off]))
     return LandGrid(
