@@ -265,6 +265,7 @@ def siting_instance(
     index: RoadIndex | None = None,
     model: str | None = None,
     time_resolution_s: float | None = None,
+    before: Assessment | None = None,
 ) -> SitingInstance:
     """Build the placement problem :func:`site_stations` solves (see it for the parameters).
 
@@ -272,11 +273,13 @@ def siting_instance(
     :func:`matrix_plan`) in ``float32`` — each time rounded *up* to the next
     float32, so a time within a threshold stays within it — with ``int32``
     indices. ``model=None`` keeps every entry within the cutoff in float64
-    (one matrix for any model).
+    (one matrix for any model). ``before`` reuses an assessment of ``stations``
+    made with the same standard (e.g. to build one matrix per model).
     """
     std = response_standard(standard)
     index = index or build_index(network)
-    before = assess(network, stations, standard=std, demand=demand, index=index)
+    if before is None:
+        before = assess(network, stations, standard=std, demand=demand, index=index)
     demand = before.demand_set
     existing = before.stations
     cands = (candidates if candidates is not None else network_candidates(network)).to_crs(network.crs)
