@@ -100,17 +100,26 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
 
     def build_arrays(cuts: list) -> Built:
         model = ArrayModel("mclp", pulp.LpMaximize)
-        xcol, x = site_columns(model, cols)
-        scoring = np.flatnonzero(rows.weight > 0)
-        z0 = model.add_cols(rows.weight[scoring], 0.0, 1.0, integer=False)
-        ip, ix = take_rows(rows.indptr, rows.indices, scoring)
+        n_var = np.diff(rows.indptr)
+        scoring = rows.weight > 0
+        # A row only one site can cover scores exactly when that site opens: its weight
+        # goes onto the site's objective coefficient, no z and no row needed (exact).
+        single = scoring & (n_var == 1) & (rows.n_const == 0)
+        site_gain = np.bincount(rows.indices[rows.indptr[:-1][single]],
+                                weights=rows.weight[single], minlength=problem.n_candidates)
+        xcol, x = site_columns(model, cols, cost=site_gain)
+        # Rows no variable covers score only through constants, already in their bound.
+        keep = np.flatnonzero(scoring & ~single & (n_var > 0))
+        const_gain = float(rows.weight[scoring & (n_var == 0) & (rows.n_const > 0)].sum())
+        z0 = model.add_cols(rows.weight[keep], 0.0, 1.0, integer=False)
+        ip, ix = take_rows(rows.indptr, rows.indices, keep)
         # z_g − Σ x_j ≤ (open constants covering g)
-        starts, index, value = cover_matrix(ip, ix, xcol, lead=z0 + np.arange(scoring.size),
+        starts, index, value = cover_matrix(ip, ix, xcol, lead=z0 + np.arange(keep.size),
                                             sign=-1.0)
-        model.add_rows(np.full(scoring.size, -np.inf), rows.n_const[scoring].astype(float),
+        model.add_rows(np.full(keep.size, -np.inf), rows.n_const[keep].astype(float),
                        starts, index, value)
         site_rows(model, problem, cols, xcol, p)
-        return Built(model, x, cols, constant=rows.settled_weight,
+        return Built(model, x, cols, constant=rows.settled_weight + const_gain,
                      impossible=add_cut_rows(model, xcol, cols, cuts))
 
     def build_pulp(cuts: list) -> Built:
