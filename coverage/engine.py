@@ -579,14 +579,15 @@ def travel_time_matrix(
     scipy.sparse.csr_matrix, shape (S, T)
     """
     S, T = len(src), len(dst)
-    rows, cols, data = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)], [np.zeros(0, dtype)]
+    counts = np.zeros(S, dtype=np.int64)
+    cols, data = [np.zeros(0, np.int32)], [np.zeros(0, dtype)]
     limit = np.full(T, float(cutoff_s))
     anchors = int(min(max(anchors, 0), S))
 
     def keep(first: int, times: np.ndarray, bound: np.ndarray | float) -> None:
         times = round_up_times(times, resolution_s)
         r, c = np.nonzero(times <= bound)
-        rows.append(r + first)
+        counts[first : first + len(times)] = np.bincount(r, minlength=len(times))
         cols.append(c.astype(np.int32))
         data.append(_stored(times[r, c], dtype))
 
@@ -601,7 +602,6 @@ def travel_time_matrix(
             for start, times in _blocks(index, src, dst, cutoff_s, chunk, rest):
                 keep(anchors + start, times, limit[None, :])
     # nonzero() walks row-major and blocks come in source order: entries are in CSR order.
-    counts = np.bincount(np.concatenate(rows), minlength=S)
     indptr = np.zeros(S + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     return sp.csr_matrix((np.concatenate(data), np.concatenate(cols), indptr), shape=(S, T))
