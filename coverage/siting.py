@@ -270,10 +270,14 @@ def siting_instance(
     """Build the placement problem :func:`site_stations` solves (see it for the parameters).
 
     With ``model`` given, the matrix holds only what that model can use (see
-    :func:`matrix_plan`) in ``float32`` — each time rounded *up* to the next
-    float32, so a time within a threshold stays within it — with ``int32``
-    indices. ``model=None`` keeps every entry within the cutoff in float64
-    (one matrix for any model). ``before`` reuses an assessment of ``stations``
+    :func:`matrix_plan`), with ``int32`` indices. Times are ``float32`` where
+    that is exact for the model — MCLP, LSCP and backup without district rules
+    (each time rounded *up* to the next float32, so a time within the
+    threshold stays within it and one above never drops inside), or any model
+    with ``time_resolution_s`` — and ``float64`` otherwise (p-center, p-median
+    and the district rules report or compare the times themselves).
+    ``model=None`` keeps every entry within the cutoff in float64 (one matrix
+    for any model). ``before`` reuses an assessment of ``stations``
     made with the same standard (e.g. to build one matrix per model).
     """
     std = response_standard(standard)
@@ -306,11 +310,15 @@ def siting_instance(
     if time_resolution_s is not None and not time_resolution_s > 0:
         raise InputError(f"time resolution {time_resolution_s!r} s must be positive",
                          source="time_resolution_s", fix="e.g. 1 (whole seconds), or None")
-    lean = model is not None or time_resolution_s is not None
+    # float32 where it is exact for the model: coverage within a threshold (times rounded up
+    # to float32 keep every comparison with 240 s), or times rounded to whole steps. p-center
+    # and p-median report a time or a sum of times, and district rules compare times between
+    # sites: they keep float64, so their objective equals the assessment's to the microsecond.
+    narrow = (model in THRESHOLD_MODELS and not rules_on) or time_resolution_s is not None
     # Drive + on foot through the demand's access points (the same rule as the assessment).
     by_site = travel_time_matrix(index, columns, demand.targets, cutoff_s=cutoff,
                                  anchors=n_fixed if prune else 0,
-                                 dtype=np.float32 if lean else np.float64,
+                                 dtype=np.float32 if narrow else np.float64,
                                  resolution_s=time_resolution_s)
     cost = _transpose(by_site)
     del by_site
@@ -412,7 +420,7 @@ def site_stations(
         is unchanged (MCLP, LSCP, backup: same optimum); the p-center optimum
         rises by less than one step, the p-median sum by less than one step
         per unit of weight. ``result.details["time_resolution_s"]`` says which
-        was used. Default: exact times (stored as float32, rounded up to it).
+        was used. Default: exact times.
 
     Returns
     -------
