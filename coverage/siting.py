@@ -365,6 +365,8 @@ def _transpose(m: sparse.csr_matrix) -> sparse.csr_array:
     np.cumsum(np.bincount(col, minlength=T), out=indptr[1:])
     out = sparse.csr_array((data, site.astype(idx, copy=False), indptr), shape=(T, S), copy=False)
     out.has_sorted_indices = True
+    for a in (out.data, out.indices, out.indptr):
+        a.flags.writeable = False  # handed to PlacementProblem without a copy
     return out
 
 

@@ -36,9 +36,11 @@ def canonical_csr(cost: object, *, source: str = "cost matrix") -> sparse.csr_ar
         CSR with sorted indices, unique entries, and only finite non-negative
         stored values (explicit zeros kept). Values stay ``float32`` when given
         as ``float32`` (half the memory; whole seconds are exact in it) and are
-        ``float64`` otherwise; indices are ``int32`` while they fit. A CSR input
-        that is already canonical is not copied: its arrays are shared and set
-        read-only, so the caller cannot change the problem behind its back.
+        ``float64`` otherwise; indices are ``int32`` while they fit. A canonical
+        CSR input whose arrays are read-only (handed over, as
+        :func:`coverage.siting.siting_instance` does) is shared, not copied; a
+        writeable one is copied once, so later changes to it cannot reach the
+        problem.
 
     Raises
     ------
@@ -155,6 +157,12 @@ def _canonical_csr_as_is(cost, source: str) -> sparse.csr_array | None:
     idx = _index_dtype(indices.size)
     out = sparse.csr_array((data, indices.astype(idx, copy=False), indptr.astype(idx, copy=False)),
                            shape=cost.shape, copy=False)
+    out.has_sorted_indices = True
+    if any(np.shares_memory(a, g) and g.flags.writeable
+           for a, g in ((out.data, data), (out.indices, indices), (out.indptr, indptr))):
+        # The caller may still change its arrays: the problem keeps its own copy.
+        out = sparse.csr_array((out.data.copy(), out.indices.copy(), out.indptr.copy()),
+                               shape=cost.shape, copy=False)
     out.has_sorted_indices = True
     for a in (out.data, out.indices, out.indptr):
         a.flags.writeable = False
