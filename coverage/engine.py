@@ -457,13 +457,26 @@ def _target_graph(index: RoadIndex, src: Snap, dst: Snap | AccessArcs) -> tuple[
     return _split_csr(index, [src, dst.points], extra), first_target
 
 
-def _blocks(index: RoadIndex, src: Snap, dst: Snap | AccessArcs, cutoff_s: float | None, chunk: int):
-    """Yield ``(first_source, times)`` with ``times`` of shape (chunk, T), ``inf`` beyond the cutoff."""
+#: Dijkstra output held at once by :func:`_blocks`, in float64 values (256 MB).
+BLOCK_VALUES = 32_000_000
+
+
+def _blocks(index: RoadIndex, src: Snap, dst: Snap | AccessArcs, cutoff_s: float | None, chunk: int,
+            sources: np.ndarray | None = None):
+    """Yield ``(first_source, times)`` with ``times`` of shape (k, T), ``inf`` beyond the cutoff.
+
+    ``sources`` (optional, sorted) limits the search to those source positions;
+    ``first_source`` is then a position in ``sources``. SciPy's Dijkstra returns
+    a dense row over every node of the split graph per source, so ``chunk`` is
+    capped to keep that at :data:`BLOCK_VALUES` values.
+    """
     graph, first_dst = _target_graph(index, src, dst)
     limit = np.inf if cutoff_s is None else float(cutoff_s)
-    for start in range(0, len(src), chunk):
-        stop = min(start + chunk, len(src))
-        dist = dijkstra(graph, directed=True, indices=index.n_nodes + np.arange(start, stop), limit=limit)
+    pos = np.arange(len(src)) if sources is None else np.asarray(sources, dtype=np.int64)
+    chunk = max(1, min(chunk, BLOCK_VALUES // max(graph.shape[0], 1)))
+    for start in range(0, len(pos), chunk):
+        stop = min(start + chunk, len(pos))
+        dist = dijkstra(graph, directed=True, indices=index.n_nodes + pos[start:stop], limit=limit)
         yield start, np.atleast_2d(dist)[:, first_dst : first_dst + len(dst)]
 
 
@@ -500,30 +513,98 @@ def point_times(
     return out
 
 
+def round_up_times(times: np.ndarray, resolution_s: float | None) -> np.ndarray:
+    """Times rounded *up* to a multiple of ``resolution_s`` (None: unchanged).
+
+    Rounding up never makes a site look closer than it is, and a time within a
+    threshold that is itself a multiple of the resolution stays within it, so
+    coverage (MCLP, LSCP) is unchanged; p-center and p-median values move by
+    less than one resolution step per demand point. A relative tolerance of
+    1e-9 keeps float noise (240.0000000001 s) from adding a whole step.
+    """
+    if resolution_s is None:
+        return times
+    r = float(resolution_s)
+    return np.ceil(times / r - 1e-9) * r
+
+
+def _stored(times: np.ndarray, dtype: type) -> np.ndarray:
+    """Times in ``dtype``; narrowing rounds *up* (the next float32 at or above each time).
+
+    Rounding up keeps every time at or above its true value, so a time within
+    a threshold that the narrow type holds exactly (240 s) stays within it, and
+    a time above it never drops inside.
+    """
+    out = times.astype(dtype)
+    if out.dtype != times.dtype:
+        low = out < times
+        out[low] = np.nextafter(out[low], np.asarray(np.inf, dtype=out.dtype))
+    return out
+
+
 def travel_time_matrix(
-    index: RoadIndex, src: Snap, dst: Snap | AccessArcs, *, cutoff_s: float, chunk: int = 256
+    index: RoadIndex, src: Snap, dst: Snap | AccessArcs, *, cutoff_s: float, chunk: int = 256,
+    anchors: int = 0, dtype: type = np.float64, resolution_s: float | None = None,
 ) -> sp.csr_matrix:
     """Sparse source × target travel seconds within a cutoff, ready for the MILP.
 
     Entries beyond ``cutoff_s`` are *absent*; a stored zero is a real zero time
     (a site exactly on a demand point). Transpose for a demand × candidate matrix.
 
+    Parameters
+    ----------
+    index, src, dst
+        The road index, the sources (stations, candidate sites) and the targets.
+    cutoff_s : float
+        Largest time kept (inclusive); also bounds every Dijkstra search.
+    chunk : int
+        Sources per Dijkstra call (capped so one call's output stays near
+        :data:`BLOCK_VALUES` values).
+    anchors : int
+        The first ``anchors`` sources are stations open in every solution. For
+        every other source, an entry *slower* than the target's nearest anchor
+        is left out: the target is served at least as fast by an anchor, so no
+        nearest-site model (coverage, p-center, p-median, district areas) can
+        use it. Not for models that count second covers (backup coverage).
+        Anchor rows keep all their entries within the cutoff.
+    dtype : numpy dtype
+        Dtype of the stored times. ``float32`` halves the matrix; each time is
+        then rounded up to the next float32 (see :func:`_stored`), and times
+        rounded to whole seconds are exact in it.
+    resolution_s : float, optional
+        Round every time up to a multiple of this (see :func:`round_up_times`).
+
     Returns
     -------
     scipy.sparse.csr_matrix, shape (S, T)
     """
-    rows, cols, data = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
-    if len(src) and len(dst):
-        for start, times in _blocks(index, src, dst, cutoff_s, chunk):
-            r, c = np.nonzero(times <= cutoff_s)
-            rows.append(r + start)
-            cols.append(c)
-            data.append(times[r, c])
-    # nonzero() walks row-major, so entries already come in CSR order: no sort needed.
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(np.concatenate(rows), minlength=len(src)))])
-    return sp.csr_matrix(
-        (np.concatenate(data), np.concatenate(cols), indptr), shape=(len(src), len(dst))
-    )
+    S, T = len(src), len(dst)
+    counts = np.zeros(S, dtype=np.int64)
+    cols, data = [np.zeros(0, np.int32)], [np.zeros(0, dtype)]
+    limit = np.full(T, float(cutoff_s))
+    anchors = int(min(max(anchors, 0), S))
+
+    def keep(first: int, times: np.ndarray, bound: np.ndarray | float) -> None:
+        times = round_up_times(times, resolution_s)
+        r, c = np.nonzero(times <= bound)
+        counts[first : first + len(times)] = np.bincount(r, minlength=len(times))
+        cols.append(c.astype(np.int32))
+        data.append(_stored(times[r, c], dtype))
+
+    if S and T:
+        if anchors:
+            for start, times in _blocks(index, src, dst, cutoff_s, chunk, np.arange(anchors)):
+                keep(start, times, float(cutoff_s))
+                if data[-1].size:
+                    np.minimum.at(limit, cols[-1], data[-1].astype(np.float64))
+        rest = np.arange(anchors, S)
+        if rest.size:
+            for start, times in _blocks(index, src, dst, cutoff_s, chunk, rest):
+                keep(anchors + start, times, limit[None, :])
+    # nonzero() walks row-major and blocks come in source order: entries are in CSR order.
+    indptr = np.zeros(S + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return sp.csr_matrix((np.concatenate(data), np.concatenate(cols), indptr), shape=(S, T))
 
 
 def due_times(times: np.ndarray) -> DueTimes:

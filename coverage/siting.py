@@ -20,7 +20,7 @@ on the final answer with the network-Voronoi districts:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -32,7 +32,7 @@ from coverage.assess import Assessment, DemandSet, assess
 from coverage.assess.demand import snap_layer
 from coverage.assess.districts import dissolve_cells
 from coverage.candidates import network_candidates
-from coverage.engine import RoadIndex, Snap, build_index, snap_points
+from coverage.engine import RoadIndex, Snap, build_index, snap_points, travel_time_matrix
 from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
 from coverage.optimise import (
@@ -211,6 +211,10 @@ class SitingInstance:
         The active existing stations, in column order (network CRS).
     candidates : GeoDataFrame
         The candidate sites, in column order after the stations (network CRS).
+    matrix : dict
+        How the matrix was cut and stored: ``cutoff_s``, ``pruned_beyond_station``
+        (entries slower than the demand's nearest existing station left out),
+        ``time_resolution_s``, ``dtype``, ``entries`` and ``mb``.
     """
 
     problem: PlacementProblem
@@ -218,6 +222,34 @@ class SitingInstance:
     before: Assessment
     existing: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
+    matrix: dict | None = None
+
+
+#: Models whose matrix needs only the entries within the coverage threshold.
+THRESHOLD_MODELS = ("mclp", "lscp", "backup")
+
+
+def matrix_plan(model: str | None, threshold_s: float, worst_s: float, rules: bool,
+                cutoff_s: float | None = None) -> tuple[float, bool]:
+    """Matrix cutoff and whether to prune beyond the nearest existing station, for a model.
+
+    - MCLP, LSCP and backup score only coverage within the threshold: the
+      matrix stops there (unless a district rule needs the nearest site of
+      every demand point, wherever it is).
+    - p-center, p-median and the district rules need each demand point's
+      nearest open site, which is never slower than today's first-due station
+      (existing stations stay open): the matrix stops at today's worst
+      first-due time, and within it drops every entry slower than the demand
+      point's own existing first-due station.
+    - Backup coverage counts second covers, so it keeps those entries; so does
+      ``model=None`` (one matrix for any model, as before).
+    """
+    prune = model is not None and model != "backup"
+    if cutoff_s is not None:
+        return float(cutoff_s), prune
+    if model in THRESHOLD_MODELS and not rules:
+        return float(threshold_s), prune
+    return max(threshold_s, worst_s) + 1.0, prune
 
 
 def siting_instance(
@@ -231,11 +263,27 @@ def siting_instance(
     cutoff_s: float | None = None,
     demand: DemandSet | None = None,
     index: RoadIndex | None = None,
+    model: str | None = None,
+    time_resolution_s: float | None = None,
+    before: Assessment | None = None,
 ) -> SitingInstance:
-    """Build the placement problem :func:`site_stations` solves (see it for the parameters)."""
+    """Build the placement problem :func:`site_stations` solves (see it for the parameters).
+
+    With ``model`` given, the matrix holds only what that model can use (see
+    :func:`matrix_plan`), with ``int32`` indices. Times are ``float32`` where
+    that is exact for the model — MCLP, LSCP and backup without district rules
+    (each time rounded *up* to the next float32, so a time within the
+    threshold stays within it and one above never drops inside), or any model
+    with ``time_resolution_s`` — and ``float64`` otherwise (p-center, p-median
+    and the district rules report or compare the times themselves).
+    ``model=None`` keeps every entry within the cutoff in float64 (one matrix
+    for any model). ``before`` reuses an assessment of ``stations``
+    made with the same standard (e.g. to build one matrix per model).
+    """
     std = response_standard(standard)
     index = index or build_index(network)
-    before = assess(network, stations, standard=std, demand=demand, index=index)
+    if before is None:
+        before = assess(network, stations, standard=std, demand=demand, index=index)
     demand = before.demand_set
     existing = before.stations
     cands = (candidates if candidates is not None else network_candidates(network)).to_crs(network.crs)
@@ -256,11 +304,29 @@ def siting_instance(
     st_snap = snap_points(index, shapely.get_coordinates(existing.geometry.values))
     columns = Snap.concat([st_snap, cand_snap])
     worst = before.metrics["first_due_max_s"] or std.travel_threshold_s
-    cutoff = cutoff_s or max(std.travel_threshold_s, worst) + 1.0
-    # Drive + on foot through the demand's access points (the same rule as the assessment).
-    cost = demand.time_matrix(index, columns, cutoff_s=cutoff).T.tocsr()
-
     n_fixed = len(existing)
+    rules_on = small_station_rules and new_type == "small"
+    cutoff, prune = matrix_plan(model, std.travel_threshold_s, worst, rules_on, cutoff_s)
+    if time_resolution_s is not None and not time_resolution_s > 0:
+        raise InputError(f"time resolution {time_resolution_s!r} s must be positive",
+                         source="time_resolution_s", fix="e.g. 1 (whole seconds), or None")
+    # float32 where it is exact for the model: coverage within a threshold (times rounded up
+    # to float32 keep every comparison with 240 s), or times rounded to whole steps. p-center
+    # and p-median report a time or a sum of times, and district rules compare times between
+    # sites: they keep float64, so their objective equals the assessment's to the microsecond.
+    narrow = (model in THRESHOLD_MODELS and not rules_on) or time_resolution_s is not None
+    # Drive + on foot through the demand's access points (the same rule as the assessment).
+    by_site = travel_time_matrix(index, columns, demand.targets, cutoff_s=cutoff,
+                                 anchors=n_fixed if prune else 0,
+                                 dtype=np.float32 if narrow else np.float64,
+                                 resolution_s=time_resolution_s)
+    cost = _transpose(by_site)
+    del by_site
+    matrix = {"cutoff_s": cutoff, "pruned_beyond_station": prune,
+              "time_resolution_s": time_resolution_s, "dtype": str(cost.dtype),
+              "entries": int(cost.nnz),
+              "mb": round((cost.data.nbytes + cost.indices.nbytes + cost.indptr.nbytes) / 1e6, 1)}
+
     types = list(existing["type"].astype(str)) + [new_type] * len(cands)
     caps = np.full(len(types), np.inf)
     if small_station_rules:
@@ -278,8 +344,30 @@ def siting_instance(
             else {}
         ),
     )
-    check = _adjacency_check(problem, demand) if small_station_rules and new_type == "small" else None
-    return SitingInstance(problem, check, before, existing, cands)
+    check = _adjacency_check(problem, demand) if rules_on else None
+    return SitingInstance(problem, check, before, existing, cands, matrix)
+
+
+def _transpose(m: sparse.csr_matrix) -> sparse.csr_array:
+    """The (demand × site) CSR of a (site × demand) CSR, one copy, int32 indices when they fit.
+
+    Counting sort by demand row (``np.argsort`` on the column indices, stable),
+    so columns stay sorted within each row and the result is canonical.
+    """
+    S, T = m.shape
+    col = np.asarray(m.indices)
+    order = np.argsort(col, kind="stable")
+    site = np.repeat(np.arange(S, dtype=np.int32), np.diff(m.indptr))[order]
+    data = m.data[order]
+    del order
+    idx = np.int32 if m.nnz < 2**31 else np.int64
+    indptr = np.zeros(T + 1, dtype=idx)
+    np.cumsum(np.bincount(col, minlength=T), out=indptr[1:])
+    out = sparse.csr_array((data, site.astype(idx, copy=False), indptr), shape=(T, S), copy=False)
+    out.has_sorted_indices = True
+    for a in (out.data, out.indices, out.indptr):
+        a.flags.writeable = False  # handed to PlacementProblem without a copy
+    return out
 
 
 def site_stations(
@@ -297,6 +385,7 @@ def site_stations(
     demand: DemandSet | None = None,
     index: RoadIndex | None = None,
     max_cut_rounds: int = 200,
+    time_resolution_s: float | None = None,
 ) -> SitingRun:
     """Choose new station sites with an exact model and compare before and after.
 
@@ -327,6 +416,13 @@ def site_stations(
     max_cut_rounds : int
         Rounds of the lazy-cut loop that enforces the small-station rules; when
         they run out the rules may still be broken and the status says so.
+    time_resolution_s : float, optional
+        Round every travel time *up* to a multiple of this many seconds (e.g.
+        1) before solving. Coverage within a threshold that is a multiple of it
+        is unchanged (MCLP, LSCP, backup: same optimum); the p-center optimum
+        rises by less than one step, the p-median sum by less than one step
+        per unit of weight. ``result.details["time_resolution_s"]`` says which
+        was used. Default: exact times.
 
     Returns
     -------
@@ -340,6 +436,7 @@ def site_stations(
     inst = siting_instance(
         network, stations, candidates=candidates, standard=standard, new_type=new_type,
         small_station_rules=small_station_rules, cutoff_s=cutoff_s, demand=demand, index=index,
+        model=model, time_resolution_s=time_resolution_s,
     )
     before, existing, cands, n_fixed = inst.before, inst.existing, inst.candidates, len(inst.existing)
     if model in COUNT_MODELS and p > len(cands):
@@ -350,6 +447,8 @@ def site_stations(
     solve = MODELS[model]
     kwargs = {"options": options or SolveOptions(), "check": inst.check, "max_cut_rounds": max_cut_rounds}
     result = solve(inst.problem, **kwargs) if model == "lscp" else solve(inst.problem, p, **kwargs)
+    result = replace(result, details={**result.details, "matrix": inst.matrix,
+                                      "time_resolution_s": time_resolution_s})
 
     chosen = np.asarray(result.chosen, dtype=int) - n_fixed
     chosen = chosen[chosen >= 0]
@@ -448,9 +547,13 @@ def _adjacency_check(problem: PlacementProblem, demand: DemandSet):
     touch = sparse.csr_array((np.ones(a.size, dtype=bool), (solid[a], solid[b])), shape=(n, n))
     cols = classify(problem)
     const_fd, const_site = nearest_open(problem.cost, cols.const_open)
-    by_col = sparse.csr_array(problem.cost.T)
+    cache: dict = {}
 
     def could_own(s: int) -> np.ndarray:
+        # The site-major copy of the matrix is built only once a violation needs it.
+        by_col = cache.get("by_col")
+        if by_col is None:
+            by_col = cache["by_col"] = sparse.csr_array(problem.cost.T)
         rows = by_col.indices[by_col.indptr[s]:by_col.indptr[s + 1]]
         t = by_col.data[by_col.indptr[s]:by_col.indptr[s + 1]]
         cf, cs = const_fd[rows], const_site[rows]

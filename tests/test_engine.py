@@ -153,3 +153,35 @@ def test_snapping_far_from_a_road_warns_naming_the_station_and_errors_far_above(
     # The threshold is a named parameter.
     with pytest.raises(InputError, match="more than 200 m"):
         snap_layer(index, far, what="station", max_m=200)
+
+
+def test_lean_matrix_prunes_beyond_the_nearest_anchor_exactly(yuzhong_index, sources, demand):
+    """anchors=k keeps, for the other sources, exactly the entries no slower than the nearest
+    of the first k sources; float32 storage rounds every time up, never down."""
+    cutoff = 400.0
+    full = travel_time_matrix(yuzhong_index, sources, demand, cutoff_s=cutoff).toarray()
+    full[full == 0] = np.inf  # densified: absent = inf (no source sits on a demand point here)
+    lean = travel_time_matrix(yuzhong_index, sources, demand, cutoff_s=cutoff, anchors=2,
+                              dtype=np.float32)
+    assert lean.dtype == np.float32 and lean.indices.dtype == np.int32
+    got = np.full(lean.shape, np.inf)
+    coo = lean.tocoo()
+    got[coo.row, coo.col] = coo.data
+    nearest_anchor = np.minimum(full[:2].min(axis=0), np.inf)
+    want = full.copy()
+    want[2:] = np.where(full[2:] <= nearest_anchor.astype(np.float32).astype(float) + 1e-4,
+                        full[2:], np.inf)
+    assert np.array_equal(np.isfinite(got), np.isfinite(want))
+    ok = np.isfinite(got)
+    assert (got[ok] >= want[ok]).all()
+    assert np.abs(got[ok] - want[ok]).max() < 1e-4
+
+
+def test_rounding_up_to_whole_seconds(yuzhong_index, sources, demand):
+    exact = travel_time_matrix(yuzhong_index, sources, demand, cutoff_s=240.0)
+    rounded = travel_time_matrix(yuzhong_index, sources, demand, cutoff_s=240.0,
+                                 dtype=np.float32, resolution_s=1.0)
+    # Same pattern within a threshold that is a whole number of seconds, values rounded up.
+    assert np.array_equal(exact.indptr, rounded.indptr)
+    assert np.array_equal(exact.indices, rounded.indices)
+    assert (rounded.data == np.ceil(exact.data - 1e-7)).all()

@@ -307,3 +307,30 @@ def test_check_callback_cuts_off_reported_solutions():
     ref = reference(inst, "mclp", 2,
                     area_ok=lambda mask: not all(mask[j] for j in banned))
     assert res.objective == pytest.approx(ref)
+
+
+@pytest.mark.parametrize("model,p", [("lscp", None), ("mclp", 2), ("mclp", 3)])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("flags", ["", "foc", "fbtoc", "x"])
+def test_array_build_equals_pulp_build_and_enumeration(model, p, seed, flags):
+    """The covering models built as arrays for highspy give PuLP's optimum (and enumeration's)."""
+    inst = synthetic_instance(seed, n=24, m=11, options=flags)
+    prob = PlacementProblem.from_cost_matrix(**inst)
+    ref = reference(inst, model, p)
+    arrays = solve(model, prob, p, build="arrays")
+    via_pulp = solve(model, prob, p, build="pulp")
+    assert arrays.details["build"] == "arrays" and via_pulp.details["build"] == "pulp"
+    assert_matches(inst, arrays, ref, p)
+    assert_matches(inst, via_pulp, ref, p)
+    if ref is not None:
+        assert arrays.objective == pytest.approx(via_pulp.objective, abs=1e-9)
+        assert arrays.bound == pytest.approx(via_pulp.bound, abs=1e-6)
+
+
+def test_array_build_needs_highs():
+    from coverage.errors import InputError
+
+    prob = PlacementProblem.from_cost_matrix(**synthetic_instance(1))
+    with pytest.raises(InputError, match="CBC needs PuLP"):
+        mclp(prob, 2, options=SolveOptions(solver="cbc"), build="arrays")
+    assert mclp(prob, 2, options=SolveOptions(solver="cbc")).details["build"] == "pulp"

@@ -91,3 +91,51 @@ def test_result_as_dict_is_json_ready():
     json.dumps(d)
     assert d["status"] == "optimal" and d["open"] == list(res.open)
     assert isinstance(res, PlacementResult)
+
+
+def test_canonical_csr_input_shared_only_when_handed_over_and_keeps_float32():
+    """A canonical float32 CSR is shared when its arrays are read-only (no second matrix in
+    memory), copied once otherwise; bad values are still refused with their row."""
+    import numpy as np
+    import pytest
+    from scipy import sparse
+
+    from coverage.errors import InputError
+    from coverage.optimise import PlacementProblem
+
+    data = np.array([0.0, 30.0, 50.0, 20.0], dtype=np.float32)
+    cost = sparse.csr_array((data, np.array([0, 2, 1, 2], dtype=np.int32),
+                             np.array([0, 2, 2, 4], dtype=np.int32)), shape=(3, 3))
+    # Writeable arrays: the problem takes its own copy, so changing them later is harmless.
+    prob = PlacementProblem.from_cost_matrix(cost, threshold=40.0)
+    assert prob.cost.dtype == np.float32 and prob.cost.indices.dtype == np.int32
+    assert not np.shares_memory(prob.cost.data, cost.data)
+    cost.data[0] = 5.0
+    assert prob.cost[0, 0] == 0.0  # the explicit zero is kept
+    cost.data[0] = 0.0
+    # Read-only arrays are handed over: shared, no second matrix in memory.
+    for a in (cost.data, cost.indices, cost.indptr):
+        a.flags.writeable = False
+    shared = PlacementProblem.from_cost_matrix(cost, threshold=40.0)
+    assert np.shares_memory(shared.cost.data, cost.data)
+    with pytest.raises(ValueError):
+        shared.cost.data[0] = 5.0
+    bad = sparse.csr_array((np.array([1.0, -2.0]), np.array([0, 1]), np.array([0, 1, 2])),
+                           shape=(2, 2))
+    with pytest.raises(InputError, match="negative"):
+        PlacementProblem.from_cost_matrix(bad)
+    unsorted = sparse.csr_array((np.array([1.0, 2.0]), np.array([1, 0]), np.array([0, 2])),
+                                shape=(1, 2))
+    fixed = PlacementProblem.from_cost_matrix(unsorted).cost
+    assert list(fixed.indices) == [0, 1] and list(fixed.data) == [2.0, 1.0]
+
+
+def test_matrix_plan_per_model():
+    from coverage.siting import matrix_plan
+
+    assert matrix_plan("mclp", 240.0, 900.0, rules=False) == (240.0, True)
+    assert matrix_plan("lscp", 240.0, 900.0, rules=True) == (901.0, True)  # districts need more
+    assert matrix_plan("backup", 240.0, 900.0, rules=False) == (240.0, False)  # second covers
+    assert matrix_plan("pcenter", 240.0, 900.0, rules=False) == (901.0, True)
+    assert matrix_plan(None, 240.0, 900.0, rules=False) == (901.0, False)
+    assert matrix_plan("pmedian", 240.0, 900.0, rules=False, cutoff_s=500.0) == (500.0, True)

@@ -255,3 +255,64 @@ def test_summary_explains_the_objective_and_the_sites(pcenter_run):
     assert effect["id"] == s["new_sites"][0]["id"] and effect["road_name"]
     assert effect["nearest_station_id"] in {"S1", "S2", "S3", "S4"} and effect["nearest_station_m"] > 0
     assert effect["district_km2"] > 0 and 0 <= effect["newly_covered_share"] <= 1
+
+
+@pytest.mark.parametrize("model,p", [("mclp", 2), ("pcenter", 1), ("pmedian", 1), ("lscp", None)])
+def test_lean_matrix_gives_the_full_matrix_optimum(yuzhong_network, yuzhong_index, stations,
+                                                   few_candidates, model, p):
+    """The per-model matrix (cut at the threshold, pruned beyond today's first-due station,
+    float32 for the coverage models) is smaller and gives the optimum of the full matrix."""
+    import numpy as np
+
+    from coverage.optimise import MODELS
+    from coverage.siting import siting_instance
+
+    kw = {"candidates": few_candidates, "index": yuzhong_index, "small_station_rules": False}
+    full = siting_instance(yuzhong_network, stations, **kw)
+    lean = siting_instance(yuzhong_network, stations, model=model, demand=full.before.demand_set,
+                           **kw)
+    # float32 only where it is exact for the model (coverage within 240 s).
+    narrow = model in ("mclp", "lscp")
+    assert lean.problem.cost.dtype == (np.float32 if narrow else np.float64)
+    assert lean.problem.cost.indices.dtype == np.int32
+    assert lean.matrix["entries"] < full.matrix["entries"]
+    solve = MODELS[model]
+    args = () if p is None else (p,)
+    a, b = solve(full.problem, *args), solve(lean.problem, *args)
+    assert a.status == b.status == "optimal"
+    assert b.objective == pytest.approx(a.objective, rel=1e-12 if not narrow else 1e-9)
+    # The lean answer, scored on the full matrix, is just as good.
+    mask = np.zeros(full.problem.n_candidates, dtype=bool)
+    mask[list(b.open)] = True
+    fd = np.full(full.problem.n_demand, np.inf)
+    coo = full.problem.cost.tocoo()
+    on = mask[coo.col]
+    np.minimum.at(fd, coo.row[on], coo.data[on])
+    if model == "pcenter":
+        assert fd[np.isfinite(fd)].max() == pytest.approx(a.objective, rel=1e-12)
+    elif model == "mclp":
+        w = full.problem.weights
+        assert w[fd <= full.problem.threshold].sum() == pytest.approx(a.objective, rel=1e-9)
+
+
+def test_time_resolution_rounds_up_and_keeps_coverage(yuzhong_network, yuzhong_index, stations,
+                                                      few_candidates):
+    from coverage.siting import siting_instance
+
+    kw = {"candidates": few_candidates, "index": yuzhong_index, "small_station_rules": False,
+          "model": "mclp"}
+    exact = siting_instance(yuzhong_network, stations, **kw)
+    whole = siting_instance(yuzhong_network, stations, time_resolution_s=1.0,
+                            demand=exact.before.demand_set, **kw)
+    assert whole.matrix["time_resolution_s"] == 1.0
+    assert (whole.problem.cost.data % 1 == 0).all()
+    # Rounding up makes ties with today's first-due station, kept: never fewer entries.
+    assert whole.problem.cost.nnz >= exact.problem.cost.nnz
+    # 240 s is a whole number of seconds, so coverage and the MCLP optimum do not move.
+    from coverage.optimise import mclp
+
+    a, b = mclp(exact.problem, 2), mclp(whole.problem, 2)
+    assert a.status == b.status == "optimal"
+    assert b.objective == pytest.approx(a.objective, rel=1e-12)
+    with pytest.raises(InputError, match="resolution"):
+        siting_instance(yuzhong_network, stations, time_resolution_s=0, **kw)

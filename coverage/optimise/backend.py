@@ -111,6 +111,27 @@ def _label(solver: str) -> str:
     return f"CBC (PuLP {pulp.__version__} bundled)"
 
 
+#: How a covering model is built: as arrays straight into HiGHS, or through PuLP.
+BUILDS = ("arrays", "pulp")
+
+
+def model_build(build: str | None, options: SolveOptions) -> str:
+    """The build to use: ``"arrays"`` with HiGHS, ``"pulp"`` with CBC, unless one is asked for.
+
+    ``"arrays"`` passes the model to highspy in one call (no per-row Python
+    expressions); ``"pulp"`` is the PuLP model users can inspect, and the
+    only one CBC can solve.
+    """
+    if build is None:
+        return "arrays" if options.solver == "highs" else "pulp"
+    if build not in BUILDS:
+        raise InputError(f"unknown build {build!r}", source="build", fix=f"use one of {BUILDS}")
+    if build == "arrays" and options.solver != "highs":
+        raise InputError("build='arrays' passes the model to HiGHS directly; CBC needs PuLP",
+                         source="build", fix="use build='pulp' (or None) with solver='cbc'")
+    return build
+
+
 #: Status of an Outcome for a run that never started because the time was used up.
 NOT_STARTED = "time limit reached before this solve started"
 
@@ -134,18 +155,27 @@ def solve(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | None,
     if time_limit is not None and time_limit <= 0:
         # No solution and no bound from this run; the caller keeps what it had.
         return Outcome("error", False, None, None, None, NOT_STARTED, 0.0, reason=NOT_STARTED)
+    from coverage.optimise.arrays import ArrayModel
+
+    if isinstance(lp, ArrayModel):
+        if options.solver != "highs":
+            raise InputError(f"model {lp.name!r} was built as arrays for HiGHS, not "
+                             f"{options.solver}", source="solver",
+                             fix="build it through PuLP (build='pulp') to use CBC")
+        return _solve_arrays(lp, options, time_limit, start)
     if options.solver == "highs":
         return _solve_highs(lp, options, time_limit, start)
     return _solve_cbc(lp, options, time_limit, start)
 
 
-def _finish(lp: pulp.LpProblem, said_optimal: bool, has_solution: bool, bound: float | None,
+def _finish(lp, said_optimal: bool, has_solution: bool, bound: float | None,
             wall: float, solver_s: float | None, stop_reason: str) -> Outcome:
     """Turn a solver's verdict into an Outcome, checking the gap ourselves."""
     if not has_solution:
         return Outcome("error", False, None, bound, None,
                        f"no feasible solution found ({stop_reason})", wall, solver_s)
-    obj = float(pulp.value(lp.objective) or 0.0)
+    obj = (float(lp.objective_value) if hasattr(lp, "objective_value")
+           else float(pulp.value(lp.objective) or 0.0))
     if bound is None or not math.isfinite(bound):
         bound = obj if said_optimal else None
     gap = None if bound is None else relative_gap(obj, bound)
@@ -258,6 +288,43 @@ def _solve_highs(lp: pulp.LpProblem, options: SolveOptions, time_limit: float | 
     if status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit,
                   S.kObjectiveBound, S.kObjectiveTarget):
         return _finish(lp, False, has_solution, bound, wall, run_s, f"HiGHS: {text}")
+    return Outcome("error", False, None, None, None, f"HiGHS: {text}", wall, run_s)
+
+
+def _solve_arrays(model, options: SolveOptions, time_limit: float | None,
+                  start: dict | None = None) -> Outcome:
+    """Solve an :class:`~coverage.optimise.arrays.ArrayModel` with highspy (``passModel``)."""
+    import highspy
+    import numpy as np
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.msg))
+    h.passModel(model.to_highs_lp())
+    if start:
+        idx = np.fromiter((v.index for v in start), dtype=np.int32, count=len(start))
+        val = np.fromiter(start.values(), dtype=np.float64, count=len(start))
+        h.setSolution(int(idx.size), idx, val)
+    model.solverModel = h
+    wall = run_highs(h, options, time_limit)
+    status = h.getModelStatus()
+    info = h.getInfo()
+    text = h.modelStatusToString(status)
+    run_s = float(h.getRunTime())
+    S = highspy.HighsModelStatus
+    if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        return Outcome("infeasible", False, None, None, None, "proven infeasible by HiGHS",
+                       wall, run_s)
+    if status == S.kUnbounded:
+        return Outcome("unbounded", False, None, None, None, "HiGHS: unbounded", wall, run_s)
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    model.set_solution(np.asarray(h.getSolution().col_value) if has_solution else None,
+                       float(info.objective_function_value) if has_solution else None)
+    bound = float(info.mip_dual_bound)  # the model's own sense (passed to HiGHS as such)
+    if status == S.kOptimal:
+        return _finish(model, True, has_solution, bound, wall, run_s, text)
+    if status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit,
+                  S.kObjectiveBound, S.kObjectiveTarget):
+        return _finish(model, False, has_solution, bound, wall, run_s, f"HiGHS: {text}")
     return Outcome("error", False, None, None, None, f"HiGHS: {text}", wall, run_s)
 
 

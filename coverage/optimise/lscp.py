@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pulp
 
-from coverage.optimise.backend import SolveOptions
+from coverage.optimise.arrays import (
+    ArrayModel,
+    add_cut_rows,
+    cover_matrix,
+    site_columns,
+    site_rows,
+    take_rows,
+)
+from coverage.optimise.backend import SolveOptions, model_build
 from coverage.optimise.cover import add_cover_once
 from coverage.optimise.heuristic import lscp_incumbent
 from coverage.optimise.presolve import PresolveOptions, cover_rows
@@ -26,7 +35,7 @@ from coverage.optimise.sites import add_cuts, add_site_constraints, classify, ma
 
 def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
          presolve: PresolveOptions | None = None, check: Check | None = None,
-         max_cut_rounds: int = 20) -> PlacementResult:
+         max_cut_rounds: int = 20, build: str | None = None) -> PlacementResult:
     """Fewest new sites so that every coverable demand row is within the threshold.
 
     Minimise the number of new sites such that each demand row that some
@@ -51,6 +60,10 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
         Extra district rule ``check(open_indices) -> list[Violation]``.
     max_cut_rounds : int
         Limit of the solve–check–cut loop used for district rules.
+    build : {"arrays", "pulp"}, optional
+        ``"arrays"`` builds the model with NumPy and passes it to HiGHS in one
+        call (default with HiGHS); ``"pulp"`` builds the PuLP model (default
+        with CBC, and the cross-check). Both give the same optimum.
 
     Returns
     -------
@@ -59,6 +72,7 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
     """
     options = options or SolveOptions()
     presolve = presolve or PresolveOptions()
+    build = model_build(build, options)
     radius = problem.require_threshold("LSCP")
     clock = Clock(options.time_limit)
     checking = rules_active(problem, check)
@@ -77,7 +91,22 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
         incumbent = usable_incumbent(problem, lscp_incumbent(problem, classify(problem), radius),
                                      check, clock)
 
-    def build(cuts: list) -> Built:
+    def build_arrays(cuts: list) -> Built:
+        model = ArrayModel("lscp", pulp.LpMinimize)
+        xcol, x = site_columns(model, cols, cost=cols.new.astype(np.float64))
+        need = 1 - rows.n_const
+        has = np.diff(rows.indptr) > 0
+        # A row with no variable and need > 0 stays, empty, so HiGHS proves infeasibility.
+        keep = np.flatnonzero((need > 0) | has)
+        ip, ix = take_rows(rows.indptr, rows.indices, keep)
+        starts, index, value = cover_matrix(ip, ix, xcol)
+        model.add_rows(need[keep].astype(float), np.full(keep.size, np.inf), starts, index,
+                       value)
+        site_rows(model, problem, cols, xcol, None)
+        return Built(model, x, cols, constant=float(n_forced_new),
+                     impossible=add_cut_rows(model, xcol, cols, cuts))
+
+    def build_pulp(cuts: list) -> Built:
         lp = pulp.LpProblem("lscp", pulp.LpMinimize)
         x = make_vars(lp, cols)
         lp.setObjective(pulp.LpAffineExpression([(v, 1) for j, v in x.items() if cols.new[j]]))
@@ -86,7 +115,8 @@ def lscp(problem: PlacementProblem, *, options: SolveOptions | None = None,
         return Built(lp, x, cols, constant=float(n_forced_new),
                      impossible=add_cuts(lp, x, cols, cuts))
 
-    state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
+    details["build"] = build
+    state = run_rounds(problem, build_arrays if build == "arrays" else build_pulp, options, clock, check, initial_cuts(problem, clock),
                        max_cut_rounds, incumbent)
     return finish(
         problem, model="lscp", method=method, options=options, clock=clock, state=state,

@@ -33,19 +33,30 @@ def canonical_csr(cost: object, *, source: str = "cost matrix") -> sparse.csr_ar
     Returns
     -------
     scipy.sparse.csr_array
-        Float64 CSR with sorted indices, unique entries, and only finite
-        non-negative stored values (explicit zeros kept).
+        CSR with sorted indices, unique entries, and only finite non-negative
+        stored values (explicit zeros kept). Values stay ``float32`` when given
+        as ``float32`` (half the memory; whole seconds are exact in it) and are
+        ``float64`` otherwise; indices are ``int32`` while they fit. A canonical
+        CSR input whose arrays are read-only (handed over, as
+        :func:`coverage.siting.siting_instance` does) is shared, not copied; a
+        writeable one is copied once, so later changes to it cannot reach the
+        problem.
 
     Raises
     ------
     InputError
         On wrong dimensionality, NaN, negative values or duplicate sparse entries.
     """
+    if sparse.issparse(cost) and cost.format == "csr":
+        fast = _canonical_csr_as_is(cost, source)
+        if fast is not None:
+            return fast
     if sparse.issparse(cost):
         coo = sparse.coo_array(cost)
         rows = np.asarray(coo.row, dtype=np.int64)
         cols = np.asarray(coo.col, dtype=np.int64)
-        data = np.asarray(coo.data, dtype=np.float64)
+        keep32 = coo.data.dtype == np.float32
+        data = np.asarray(coo.data, dtype=np.float32 if keep32 else np.float64)
         shape = coo.shape
         if rows.size:
             key = rows * shape[1] + cols
@@ -95,8 +106,66 @@ def canonical_csr(cost: object, *, source: str = "cost matrix") -> sparse.csr_ar
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
     # Built from (data, indices, indptr) so explicit zeros survive; rows/cols are
     # already sorted row-major, which makes the indices canonical.
-    out = sparse.csr_array((data, cols.astype(np.int64), indptr), shape=shape)
+    idx = _index_dtype(cols.size)
+    out = sparse.csr_array((data, cols.astype(idx), indptr.astype(idx)), shape=shape)
     out.has_sorted_indices = True
+    return out
+
+
+def _check_values(data: np.ndarray, rows: np.ndarray | None, cols: np.ndarray, source: str,
+                  indptr: np.ndarray | None = None) -> None:
+    """Raise on NaN or negative stored times (row taken from ``rows`` or ``indptr``)."""
+    for bad, what in ((np.flatnonzero(np.isnan(data)), "nan"), (np.flatnonzero(data < 0), "neg")):
+        if not bad.size:
+            continue
+        k = int(bad[0])
+        i = int(rows[k]) if rows is not None else int(np.searchsorted(indptr, k, side="right") - 1)
+        if what == "nan":
+            raise InputError(
+                f"NaN travel time at (demand {i}, candidate {cols[k]})", source=source, row=i,
+                fix="use +inf (dense) or leave the entry out (sparse) for unreachable pairs")
+        raise InputError(
+            f"negative travel time {data[k]} at (demand {i}, candidate {cols[k]})",
+            source=source, row=i, fix="travel times must be >= 0 seconds")
+
+
+def _index_dtype(nnz: int) -> type:
+    """int32 indices while they fit (half the memory of int64), else int64."""
+    return np.int32 if nnz < 2**31 - 1 else np.int64
+
+
+def _canonical_csr_as_is(cost, source: str) -> sparse.csr_array | None:
+    """The canonical form of a CSR input without copying it, or None if it needs sorting.
+
+    Sorted, duplicate-free column indices are checked in one vectorised pass;
+    anything else (unsorted or duplicate entries, stored ``inf``, a dtype other
+    than float32/float64) goes the general way.
+    """
+    indptr, indices, data = cost.indptr, cost.indices, cost.data
+    if data.dtype not in (np.float32, np.float64) or cost.shape[0] == 0 or cost.shape[1] == 0:
+        return None
+    if indices.size:
+        step = np.diff(indices.astype(np.int64))
+        first = indptr[1:-1]
+        first = first[(first > 0) & (first < indices.size)]
+        step[first - 1] = 1  # a new row may start at any column
+        if (step <= 0).any() or np.isinf(data).any():
+            return None
+        if indices.min() < 0 or indices.max() >= cost.shape[1]:
+            return None
+    _check_values(data, None, indices, source, indptr=indptr)
+    idx = _index_dtype(indices.size)
+    out = sparse.csr_array((data, indices.astype(idx, copy=False), indptr.astype(idx, copy=False)),
+                           shape=cost.shape, copy=False)
+    out.has_sorted_indices = True
+    if any(np.shares_memory(a, g) and g.flags.writeable
+           for a, g in ((out.data, data), (out.indices, indices), (out.indptr, indptr))):
+        # The caller may still change its arrays: the problem keeps its own copy.
+        out = sparse.csr_array((out.data.copy(), out.indices.copy(), out.indptr.copy()),
+                               shape=cost.shape, copy=False)
+    out.has_sorted_indices = True
+    for a in (out.data, out.indices, out.indptr):
+        a.flags.writeable = False
     return out
 
 

@@ -8,7 +8,15 @@ import numpy as np
 import pulp
 from scipy import sparse
 
-from coverage.optimise.backend import SolveOptions
+from coverage.optimise.arrays import (
+    ArrayModel,
+    add_cut_rows,
+    cover_matrix,
+    site_columns,
+    site_rows,
+    take_rows,
+)
+from coverage.optimise.backend import SolveOptions, model_build
 from coverage.optimise.cover import row_terms
 from coverage.optimise.heuristic import mclp_incumbent
 from coverage.optimise.matrix import nearest_open
@@ -40,7 +48,7 @@ from coverage.optimise.sites import (
 
 def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = None,
          presolve: PresolveOptions | None = None, check: Check | None = None,
-         max_cut_rounds: int = 20) -> PlacementResult:
+         max_cut_rounds: int = 20, build: str | None = None) -> PlacementResult:
     """At most ``p`` new sites maximising the demand weight within the threshold.
 
     Maximise Σ wᵢ zᵢ subject to zᵢ ≤ Σⱼ aᵢⱼ xⱼ (plus the existing stations that
@@ -53,7 +61,7 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         Needs ``threshold``.
     p : int
         Largest number of new sites (forced ones included).
-    options, presolve, check, max_cut_rounds
+    options, presolve, check, max_cut_rounds, build
         As for :func:`coverage.optimise.lscp`.
 
     Returns
@@ -65,6 +73,7 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
     """
     options = options or SolveOptions()
     presolve = presolve or PresolveOptions()
+    build = model_build(build, options)
     p = check_p(p, "MCLP")
     radius = problem.require_threshold("MCLP")
     clock = Clock(options.time_limit)
@@ -89,7 +98,31 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
     R = sparse.csr_array((np.ones(rows.indices.size), rows.indices, rows.indptr),
                          shape=(rows.n_rows, problem.n_candidates))
 
-    def build(cuts: list) -> Built:
+    def build_arrays(cuts: list) -> Built:
+        model = ArrayModel("mclp", pulp.LpMaximize)
+        n_var = np.diff(rows.indptr)
+        scoring = rows.weight > 0
+        # A row only one site can cover scores exactly when that site opens: its weight
+        # goes onto the site's objective coefficient, no z and no row needed (exact).
+        single = scoring & (n_var == 1) & (rows.n_const == 0)
+        site_gain = np.bincount(rows.indices[rows.indptr[:-1][single]],
+                                weights=rows.weight[single], minlength=problem.n_candidates)
+        xcol, x = site_columns(model, cols, cost=site_gain)
+        # Rows no variable covers score only through constants, already in their bound.
+        keep = np.flatnonzero(scoring & ~single & (n_var > 0))
+        const_gain = float(rows.weight[scoring & (n_var == 0) & (rows.n_const > 0)].sum())
+        z0 = model.add_cols(rows.weight[keep], 0.0, 1.0, integer=False)
+        ip, ix = take_rows(rows.indptr, rows.indices, keep)
+        # z_g − Σ x_j ≤ (open constants covering g)
+        starts, index, value = cover_matrix(ip, ix, xcol, lead=z0 + np.arange(keep.size),
+                                            sign=-1.0)
+        model.add_rows(np.full(keep.size, -np.inf), rows.n_const[keep].astype(float),
+                       starts, index, value)
+        site_rows(model, problem, cols, xcol, p)
+        return Built(model, x, cols, constant=rows.settled_weight + const_gain,
+                     impossible=add_cut_rows(model, xcol, cols, cuts))
+
+    def build_pulp(cuts: list) -> Built:
         lp = pulp.LpProblem("mclp", pulp.LpMaximize)
         x = make_vars(lp, cols)
         z = [new_var(lp, f"z_{g:07d}", 0, 1) for g in range(rows.n_rows)]
@@ -109,8 +142,9 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         return Built(lp, x, cols, constant=rows.settled_weight,
                      impossible=add_cuts(lp, x, cols, cuts), aux_start=aux_start)
 
-    state = run_rounds(problem, build, options, clock, check, initial_cuts(problem, clock),
+    state = run_rounds(problem, build_arrays if build == "arrays" else build_pulp, options, clock, check, initial_cuts(problem, clock),
                        max_cut_rounds, incumbent)
+    details["build"] = build
     result = finish(
         problem, model="mclp", method=method, options=options, clock=clock, state=state,
         evaluate=lambda _, fd: float(problem.weights[fd <= radius].sum()),
@@ -120,3 +154,4 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         return result
     return replace(result, details={**result.details,
                                     "covered_share": result.objective / total})
+
