@@ -15,7 +15,7 @@ from test_optimise_models import admissible_sets, reference, synthetic_instance
 
 from coverage.optimise import PlacementProblem, SolveOptions, pcenter
 from coverage.optimise.matrix import nearest_open
-from coverage.optimise.rowgen import first_due, nearest_available
+from coverage.optimise.served import first_due, nearest_available
 
 
 def _check_sites(inst: dict, res) -> None:

@@ -11,15 +11,21 @@ nearest site open in every solution (an existing station). Each inequality is
 valid: at any open set its right-hand side is at most ``min(D, nearest open)``.
 The master holds only x and θ; the inequalities are added when violated.
 
-1. **LP phase.** Solve the LP master, add for every group the most violated
-   level (the first level where the LP's x add up to one), re-solve (HiGHS
-   warm-starts the simplex after added rows) until none is violated. This is
-   the LP bound of the assignment formulation.
+1. **LP phase.** Start with one cut per group at the incumbent's sites (only
+   the sites closer than its nearest one: sparse), solve the LP master, add
+   for every group the most violated level (the first level where the LP's x
+   add up to one), re-solve (HiGHS warm-starts the simplex after added rows)
+   until none is violated. This is the LP bound of the assignment
+   formulation. An integral LP optimum is the optimum (often, on p-median).
 2. **Reduced-cost fixing.** A site whose LP reduced cost lifts the LP bound
    above the heuristic incumbent cannot be in a better solution: fixed closed.
-3. **MILP phase.** Solve the master with integer x, from the incumbent; add
-   the cuts its solution violates (and district-rule cuts), re-solve, until
-   the master's θ equal the true times: then the master's optimum is proven.
+3. **MILP phase.** When the fixing leaves at most :data:`ASSIGN_PAIRS`
+   (group, site) pairs, the assignment model on them is solved in one HiGHS
+   run (its LP is as strong; see :func:`_assignment_phase`). Otherwise solve
+   the master with integer x, from the incumbent; add the cuts its solution
+   violates (and district-rule cuts), re-solve, until the master's θ equal
+   the true times: then the master's optimum is proven. With an incumbent,
+   HiGHS's primal heuristics are off: they rarely beat fast interchange.
 
 HiGHS has no lazy-constraint callback through PuLP, hence the re-solves. The
 model never goes through PuLP's per-row Python expressions; it is passed to
@@ -47,7 +53,7 @@ from coverage.optimise.sites import Columns, Cut
 TOL = 1e-7
 #: Largest number of (row group, open-able site) pairs left after reduced-cost fixing
 #: for which the MILP phase solves the assignment model on them instead of iterating cuts.
-ASSIGN_PAIRS = 2_000_000
+ASSIGN_PAIRS = 200_000
 
 
 @dataclass
@@ -237,8 +243,13 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
     full_x = np.zeros(problem.n_candidates)
     full_x[cols.const_open] = 0.0  # constants are folded into f_g, never in the pairs
 
-    # The cut at x = 0 for every group: the strongest single cut per group to start from.
+    # One cut per group to start from: at the incumbent's sites (the level of its nearest
+    # one: a sparse cut, with only the closer sites), or at x = 0 without an incumbent
+    # (the strongest single cut, but dense: every pair of the group).
+    if out.mask is not None:
+        full_x[out.mask & cols.var] = 1.0
     D0, _ = G.levels(full_x)
+    full_x[:] = 0.0
     add_cuts(np.arange(ng), D0)
     # ---- LP phase
     lp_value = None
@@ -266,6 +277,19 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
         add_cuts(viol, D)
     out.lp_bound = lp_value
     out.bound = lp_value
+    # An integral LP optimum (common on p-median) is the optimum, if it obeys the rules.
+    xs = sol[:nx]
+    if np.all(np.minimum(xs, 1.0 - xs) <= 1e-6):
+        mask = cols.const_open.copy()
+        mask[var] = xs > 0.5
+        if not (checking and violations(problem, mask, check)):
+            obj = float((rows.weight * G.true_cost(mask)).sum()) + const
+            if out.objective is None or obj < out.objective - 1e-9 * max(1.0, abs(obj)):
+                out.mask, out.objective, out.source = mask, obj, "LP relaxation"
+            if out.objective <= lp_value + 1e-6 * max(1.0, abs(lp_value)):
+                out.bound = min(lp_value, out.objective)
+                out.status = "optimal"
+                return out
     # ---- reduced-cost fixing against the incumbent
     if out.objective is not None:
         rc = np.asarray(h.getSolution().col_dual)[:nx]
@@ -285,6 +309,8 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
                                  rule_cuts, checking, max_cut_rounds, out)
     h.changeColsIntegrality(nx, np.arange(nx, dtype=np.int32),
                             np.full(nx, highspy.HighsVarType.kInteger, dtype=np.uint8))
+    if out.mask is not None:
+        _no_primal_heuristics(h)
     rounds_with_rules = 0
     seen: set[bytes] = set()
 
