@@ -311,6 +311,9 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
                             np.full(nx, highspy.HighsVarType.kInteger, dtype=np.uint8))
     if out.mask is not None:
         _no_primal_heuristics(h)
+    integral = _integral(rows, G)
+    if integral:
+        h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
     rounds_with_rules = 0
     seen: set[bytes] = set()
 
@@ -342,7 +345,9 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
                 out.status = "feasible"
             return out
         if info.mip_dual_bound is not None and np.isfinite(info.mip_dual_bound):
-            b = float(info.mip_dual_bound) + const
+            b = _round_bound(float(info.mip_dual_bound) + const, integral)
+            if out.objective is not None:
+                b = min(b, out.objective)  # the fixing holds only against the incumbent
             out.bound = b if out.bound is None else max(out.bound, b)
         if info.primal_solution_status != 2:
             return out
@@ -363,11 +368,15 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
             out.status = "feasible"
             out.message = "cut loop stalled on numerical tolerances"
             return out
-        if proven:
-            # The master's optimum is a relaxation's optimum and this solution attains it.
-            out.bound = max(out.bound if out.bound is not None else -np.inf,
-                            float(info.objective_function_value) + const)
+        if proven and out.objective is not None and out.bound is not None \
+                and out.bound >= out.objective - 1e-6 * max(1.0, abs(out.objective)):
+            # The master is a relaxation; its bound meets a solution's true objective.
+            out.bound = out.objective
             out.status = "optimal"
+            return out
+        if proven:
+            out.status = "feasible"
+            out.message = "HiGHS stopped at its tolerances short of a proof"
             return out
         if st != S.kOptimal:
             return out  # time limit inside the MILP
@@ -386,6 +395,22 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
                     out.status = "infeasible"
                     out.message = f"the district rules cannot all hold: {v.message}"
                     return out
+
+
+def _integral(rows: AssignRows, G: _Groups) -> bool:
+    """Whether every solution's objective is a whole number (integer weights × times)."""
+    def whole(a: np.ndarray) -> bool:
+        a = a[np.isfinite(a)]
+        return bool(np.all(a == np.round(a)))
+
+    w = rows.weight
+    return (whole(w[G.grp] * G.c) and whole(w * G.f)
+            and float(rows.settled_cost).is_integer())
+
+
+def _round_bound(b: float, integral: bool) -> float:
+    """A lower bound rounded up to a whole number when objectives are whole numbers."""
+    return float(np.ceil(b - 1e-6)) if integral else b
 
 
 def _no_primal_heuristics(h) -> None:
@@ -467,6 +492,10 @@ def _assignment_phase(problem: PlacementProblem, p: int, rows: AssignRows, cols:
         # The interchange incumbent is rarely beaten: HiGHS's own primal heuristics
         # (sub-MIPs) then spend most of the run finding nothing better.
         _no_primal_heuristics(h)
+    integral = _integral(rows, G)
+    if integral:
+        # Whole-number objectives: a gap below 1 proves the incumbent optimal.
+        h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
     S = highspy.HighsModelStatus
     rounds_with_rules = 0
     while True:
@@ -488,7 +517,7 @@ def _assignment_phase(problem: PlacementProblem, p: int, rows: AssignRows, cols:
                 out.status = "feasible"
             return out
         if info.mip_dual_bound is not None and np.isfinite(info.mip_dual_bound):
-            b = float(info.mip_dual_bound) + const
+            b = _round_bound(float(info.mip_dual_bound) + const, integral)
             if out.objective is not None:
                 b = min(b, out.objective)  # the fixing holds only against the incumbent
             out.bound = b if out.bound is None else max(out.bound, b)
@@ -502,9 +531,13 @@ def _assignment_phase(problem: PlacementProblem, p: int, rows: AssignRows, cols:
             obj = float((rows.weight * G.true_cost(mask)).sum()) + const
             if out.objective is None or obj < out.objective - 1e-9 * max(1.0, abs(obj)):
                 out.mask, out.objective, out.source = mask, obj, "solver"
-            if st == S.kOptimal:
+            if st == S.kOptimal and out.bound >= out.objective - 1e-6 * max(1.0, out.objective):
                 out.bound = out.objective
                 out.status = "optimal"
+                return out
+            if st == S.kOptimal:
+                out.status = "feasible"
+                out.message = "HiGHS stopped at its tolerances short of a proof"
                 return out
         if st != S.kOptimal:
             return out  # time limit inside the MILP
