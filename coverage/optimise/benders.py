@@ -54,6 +54,8 @@ TOL = 1e-7
 #: Largest number of (row group, open-able site) pairs left after reduced-cost fixing
 #: for which the MILP phase solves the assignment model on them instead of iterating cuts.
 ASSIGN_PAIRS = 200_000
+#: Row groups above which the master's θ are aggregated per nearest candidate.
+AGGREGATE_ABOVE = 5_000
 
 
 @dataclass
@@ -70,6 +72,7 @@ class BendersOutcome:
     milp_rounds: int = 0
     cuts: int = 0
     fixed_closed: int = 0
+    blocks: int = 0
     violations: list[Violation] = field(default_factory=list)
     broken_mask: np.ndarray | None = None  # the last rule-breaking solution
     message: str = ""
@@ -122,17 +125,24 @@ class _Groups:
         np.minimum.at(d, self.grp[on], self.c[on])
         return d
 
-    def cut_rows(self, G: np.ndarray, D: np.ndarray, xcol: np.ndarray, theta0: int):
-        """CSR arrays of θ_g + Σ (D − c) x ≥ D for the groups ``G``."""
-        sel = np.isin(self.grp, G) & (self.c < D[self.grp])
-        g_e, j_e, v_e = self.grp[sel], xcol[self.col[sel]], (D[self.grp] - self.c)[sel]
-        g_all = np.r_[g_e, G]
-        idx = np.r_[j_e, theta0 + G]
-        val = np.r_[v_e, np.ones(G.size)]
-        order = np.argsort(g_all, kind="stable")
-        counts = np.bincount(np.searchsorted(G, g_all[order]), minlength=G.size)
+    def block_cut_rows(self, B: np.ndarray, D: np.ndarray, xcol: np.ndarray, theta0: int,
+                       block: np.ndarray, w: np.ndarray, nx: int):
+        """CSR arrays of θ_b + Σ_g∈b w_g Σ_j (D_g − c_gj)⁺ x_j ≥ Σ_g∈b w_g D_g for blocks ``B``."""
+        gb = block[self.grp]
+        sel = np.isin(gb, B) & (self.c < D[self.grp])
+        g_e = self.grp[sel]
+        key = gb[sel] * nx + xcol[self.col[sel]]
+        uk, inv = np.unique(key, return_inverse=True)
+        val = np.bincount(inv, weights=w[g_e] * (D[g_e] - self.c[sel]), minlength=uk.size)
+        b_e, j_e = uk // nx, uk % nx
+        b_all = np.r_[b_e, B]
+        idx = np.r_[j_e, theta0 + B]
+        vals = np.r_[val, np.ones(B.size)]
+        order = np.argsort(b_all, kind="stable")
+        counts = np.bincount(np.searchsorted(B, b_all[order]), minlength=B.size)
         starts = np.r_[0, np.cumsum(counts)[:-1]]
-        return D[G], starts, idx[order], val[order]
+        rhs = np.bincount(block, weights=w * D, minlength=int(block.max()) + 1)[B]
+        return rhs, starts, idx[order], vals[order]
 
 
 def _site_rows(problem: PlacementProblem, cols: Columns, xcol: np.ndarray, p: int):
@@ -202,6 +212,18 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
     nx, ng = var.size, rows.n_rows
     G = _Groups(rows)
     theta0 = nx
+    w = rows.weight
+    # θ per block of groups: one per group on small instances; on large ones the groups
+    # nearest the same candidate share one θ (and one aggregated cut per round), which
+    # keeps the master's LP small when demand rows outnumber sites by far.
+    if ng > AGGREGATE_ABOVE and G.col.size:
+        near = np.where(G.count > 0, G.col[np.minimum(G.start, max(G.col.size - 1, 0))], -1)
+        _, block = np.unique(near, return_inverse=True)
+    else:
+        block = np.arange(ng)
+    block = block.astype(np.int64)
+    nb = int(block.max()) + 1 if ng else 0
+    out.blocks = nb
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     first_c = np.full(ng, np.inf)
@@ -209,10 +231,13 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
     first_c[has] = G.c[G.start[has]]
     lb_theta = np.minimum(G.f, first_c)
     lb_theta = np.where(np.isfinite(lb_theta), lb_theta, 0.0)
-    costs = np.r_[np.zeros(nx), rows.weight]
-    lower = np.r_[np.zeros(nx), lb_theta]
-    upper = np.r_[np.ones(nx), np.where(np.isfinite(G.cap), G.cap, np.inf)]
-    h.addCols(nx + ng, costs, lower, upper, 0, np.zeros(0, dtype=np.int32),
+    wcap = np.where(np.isfinite(G.cap), w * G.cap, 0.0)
+    ub_theta = np.where(np.bincount(block, weights=np.isinf(G.cap), minlength=nb) > 0, np.inf,
+                        np.bincount(block, weights=wcap, minlength=nb))
+    costs = np.r_[np.zeros(nx), np.ones(nb)]
+    lower = np.r_[np.zeros(nx), np.bincount(block, weights=w * lb_theta, minlength=nb)]
+    upper = np.r_[np.ones(nx), ub_theta]
+    h.addCols(nx + nb, costs, lower, upper, 0, np.zeros(0, dtype=np.int32),
               np.zeros(0, dtype=np.int32), np.zeros(0))
     # Rows no existing station serves must have an open site among their pairs.
     need = np.flatnonzero(np.isinf(G.f))
@@ -231,13 +256,16 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
             out.status, out.message = "infeasible", f"the district rules cannot all hold: {cut.reason}"
             return out
 
-    def add_cuts(groups: np.ndarray, D: np.ndarray) -> None:
-        if groups.size == 0:
+    def per_block(values: np.ndarray) -> np.ndarray:
+        return np.bincount(block, weights=w * values, minlength=nb)
+
+    def add_cuts(blocks: np.ndarray, D: np.ndarray) -> None:
+        if blocks.size == 0:
             return
-        lo, starts, idx, val = G.cut_rows(groups, D, xcol, theta0)
-        h.addRows(groups.size, lo, np.full(groups.size, np.inf), idx.size,
+        lo, starts, idx, val = G.block_cut_rows(blocks, D, xcol, theta0, block, w, nx)
+        h.addRows(blocks.size, lo, np.full(blocks.size, np.inf), idx.size,
                   starts.astype(np.int32), idx.astype(np.int32), val)
-        out.cuts += int(groups.size)
+        out.cuts += int(blocks.size)
 
     S = highspy.HighsModelStatus
     full_x = np.zeros(problem.n_candidates)
@@ -250,7 +278,7 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
         full_x[out.mask & cols.var] = 1.0
     D0, _ = G.levels(full_x)
     full_x[:] = 0.0
-    add_cuts(np.arange(ng), D0)
+    add_cuts(np.arange(nb), D0)
     # ---- LP phase
     lp_value = None
     while True:
@@ -270,6 +298,7 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
         full_x[var] = sol[:nx]
         theta = sol[nx:]
         D, rhs = G.levels(full_x)
+        rhs = per_block(rhs)
         viol = np.flatnonzero(theta < rhs - TOL * np.maximum(1.0, np.abs(rhs)))
         lp_value = float(h.getInfo().objective_function_value) + const
         if viol.size == 0:
@@ -356,7 +385,8 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
         mask[var] = sol[:nx] > 0.5
         d = G.true_cost(mask)
         theta = sol[nx:]
-        viol = np.flatnonzero(theta < d - TOL * np.maximum(1.0, d))
+        bd = per_block(d)
+        viol = np.flatnonzero(theta < bd - TOL * np.maximum(1.0, bd))
         found = violations(problem, mask, check) if checking else []
         if not found:
             obj = float((rows.weight * d).sum()) + const
@@ -404,7 +434,7 @@ def _integral(rows: AssignRows, G: _Groups) -> bool:
         return bool(np.all(a == np.round(a)))
 
     w = rows.weight
-    return (whole(w[G.grp] * G.c) and whole(w * G.f)
+    return (whole(w[G.grp] * G.c) and whole(w * np.where(np.isfinite(G.f), G.f, 0.0))
             and float(rows.settled_cost).is_integer())
 
 
