@@ -48,6 +48,7 @@ from coverage.optimise.runner import (
     run_rounds,
     usable_incumbent,
 )
+from coverage.optimise.served import first_due, nearest_available
 from coverage.optimise.sites import (
     Columns,
     Cut,
@@ -105,7 +106,7 @@ def pcenter(problem: PlacementProblem, p: int, *, method: str | None = None,
     details: dict = {"p": p}
     p = effective_p(problem, p, details)
     cols = classify(problem)
-    reachable = ~np.isinf(nearest_open(problem.cost, cols.available)[0])
+    reachable = np.isfinite(nearest_available(problem.cost, cols.available))
     uncoverable = np.flatnonzero(~reachable)
     checking = rules_active(problem, check)
     label = method + ("+lazy-cuts" if checking else "")
@@ -362,7 +363,7 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
 def _worst_served(problem: PlacementProblem, mask: np.ndarray, reachable: np.ndarray
                   ) -> float | None:
     """Worst first-due time over reachable rows, or None if one is left unserved."""
-    fd, _ = nearest_open(problem.cost, mask)
+    fd, _ = first_due(problem.cost, mask, want_site=False)
     if np.isinf(fd[reachable]).any():
         return None
     return float(fd[reachable].max(initial=0.0))
