@@ -44,6 +44,7 @@ import numpy as np
 from coverage.optimise import backend
 from coverage.optimise.backend import SolveOptions
 from coverage.optimise.heuristic import Incumbent
+from coverage.optimise.matrix import group_identical_rows
 from coverage.optimise.presolve import AssignRows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.rules import Check, Violation, cut_for, violations
@@ -239,9 +240,17 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
     upper = np.r_[np.ones(nx), ub_theta]
     h.addCols(nx + nb, costs, lower, upper, 0, np.zeros(0, dtype=np.int32),
               np.zeros(0, dtype=np.int32), np.zeros(0))
-    # Rows no existing station serves must have an open site among their pairs.
+    # Rows no existing station serves must have an open site among their pairs; one row
+    # per distinct set of pairs (on a complete matrix they are all the same row, and
+    # hundreds of copies of it slow every simplex iteration of the master).
     need = np.flatnonzero(np.isinf(G.f))
     if need.size:
+        keep = np.zeros(ng, dtype=bool)
+        keep[need] = True
+        ip = np.r_[0, np.cumsum(np.diff(rows.indptr)[keep])]
+        ix = rows.indices[np.repeat(keep, np.diff(rows.indptr))]
+        _, first = group_identical_rows(ip, ix)
+        need = need[first]
         sel = np.isin(G.grp, need)
         counts = np.bincount(np.searchsorted(need, G.grp[sel]), minlength=need.size)
         h.addRows(need.size, np.ones(need.size), np.full(need.size, np.inf), int(sel.sum()),
@@ -292,6 +301,7 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
             out.message = "proven infeasible (LP relaxation of the Benders master)"
             return out
         if st != S.kOptimal:
+            out.message = f"LP master: HiGHS {h.modelStatusToString(st)}"
             return out
         out.lp_rounds += 1
         sol = np.asarray(h.getSolution().col_value)

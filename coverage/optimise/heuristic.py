@@ -251,8 +251,11 @@ def pmedian_incumbent(problem: PlacementProblem, cols: Columns, p: int,
         can = lim.addable(chosen)
         if not can.any():
             break
+        unserved = d1 >= big
+        if _late(deadline) and not unserved[reach].any():
+            break  # out of time: every reachable row is served, keep the sites so far
         e = can[C.indices]
-        ww = np.where(np.isinf(nearest_open(C, lim.base | chosen)[0]), wr_big, wr)
+        ww = np.where(unserved, wr_big, wr)
         gain = np.bincount(C.indices[e], weights=ww[rows[e]] *
                            np.maximum(0.0, d1[rows[e]] - C.data[e]), minlength=C.shape[1])
         gain[~can] = -1
