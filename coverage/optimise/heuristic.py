@@ -14,7 +14,9 @@ when it is at least as good.
   Werneck 2004): with each row's nearest and second-nearest open site, the
   profit of every (out, in) swap comes from one pass over the matrix entries.
 - p-center: bisection over the distinct travel times with the greedy cover
-  as the feasibility test at each radius.
+  as the feasibility test at each radius; on matrices of more than
+  :data:`LARGE_PCENTER` entries, farthest-first (Gonzalez 1985): open the
+  site nearest to the worst-served demand point, p times.
 
 The heuristics honour forced, forbidden and existing sites, ``p``, budget and
 type limits. Closable existing stations are kept open, which is feasible only
@@ -33,12 +35,17 @@ from scipy import sparse
 
 from coverage.optimise.matrix import nearest_open, nearest_two, row_of_entries, within
 from coverage.optimise.problem import PlacementProblem
+from coverage.optimise.served import first_due, nearest_available
 from coverage.optimise.sites import Columns
 
 #: Relative improvement a swap must bring (guards against cycling on round-off).
 EPS = 1e-9
 #: Largest number of swaps; each is one pass over the matrix entries.
 MAX_SWAPS = 500
+#: Matrix entries above which the p-center heuristic is farthest-first (one pass over
+#: the column indices per site) instead of the greedy-cover bisection (which builds
+#: the coverage matrix and its transpose at every radius).
+LARGE_PCENTER = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -244,8 +251,11 @@ def pmedian_incumbent(problem: PlacementProblem, cols: Columns, p: int,
         can = lim.addable(chosen)
         if not can.any():
             break
+        unserved = d1 >= big
+        if _late(deadline) and not unserved[reach].any():
+            break  # out of time: every reachable row is served, keep the sites so far
         e = can[C.indices]
-        ww = np.where(np.isinf(nearest_open(C, lim.base | chosen)[0]), wr_big, wr)
+        ww = np.where(unserved, wr_big, wr)
         gain = np.bincount(C.indices[e], weights=ww[rows[e]] *
                            np.maximum(0.0, d1[rows[e]] - C.data[e]), minlength=C.shape[1])
         gain[~can] = -1
@@ -299,6 +309,8 @@ def pcenter_incumbent(problem: PlacementProblem, cols: Columns, p: int,
         return None
     lim = _Limits(problem, cols, p)
     C = problem.cost
+    if C.nnz > LARGE_PCENTER:
+        return _farthest_first(C, lim, t0)
     avail = lim.base | lim.pool
     fd_all, _ = nearest_open(C, avail)
     reach = ~np.isinf(fd_all)
@@ -328,3 +340,30 @@ def pcenter_incumbent(problem: PlacementProblem, cols: Columns, p: int,
     if best is None:
         return None
     return Incumbent(best[1], best[0], "greedy cover bisection", time.perf_counter() - t0)
+
+
+def _farthest_first(C: sparse.csr_array, lim: _Limits, t0: float) -> Incumbent | None:
+    """Farthest-first traversal: the site nearest the worst-served reachable row, p times."""
+    reach = np.isfinite(nearest_available(C, lim.base | lim.pool))
+    chosen = np.zeros(C.shape[1], dtype=bool)
+    d, _ = first_due(C, lim.base, want_site=False)
+    while True:
+        can = lim.addable(chosen)
+        worst = np.where(reach, d, -1.0)
+        i = int(np.argmax(worst))
+        if not can.any() or worst[i] <= 0:
+            break
+        js = C.indices[C.indptr[i]:C.indptr[i + 1]]
+        cs = C.data[C.indptr[i]:C.indptr[i + 1]]
+        ok = can[js] & (cs < d[i])
+        if not ok.any():
+            break  # no site left that brings the worst row closer
+        j = int(js[ok][np.argmin(cs[ok])])
+        chosen[j] = True
+        one = np.zeros_like(chosen)
+        one[j] = True
+        d = np.minimum(d, first_due(C, one, want_site=False)[0])
+    if np.isinf(d[reach]).any():
+        return None
+    return Incumbent(lim.base | chosen, float(d[reach].max(initial=0.0)), "farthest-first",
+                     time.perf_counter() - t0)

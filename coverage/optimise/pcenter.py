@@ -1,12 +1,17 @@
 """p-center: p new sites minimising the worst first-due time ("shrink the radius").
 
-Two exact methods:
+Three exact methods:
 
-``bisection`` (default)
+``rowgen`` (default with HiGHS)
+    Client row generation (Contardo, Iori & Kramer 2019): bisection over the
+    distinct times of a small client subset, each probe a covering MILP on
+    that subset built as arrays for highspy; clients the probe's sites leave
+    too far away join the subset. See :mod:`coverage.optimise.rowgen`.
+``bisection`` (default with CBC)
     The optimum is one of the distinct travel times in the matrix. Bisect over
     them; at each probe radius r solve a set-covering *feasibility* MILP ("can
     at most p new sites, with the existing stations, cover all reachable demand
-    within r?"). Far smaller and faster than the assignment model.
+    within r?") on every demand row, through PuLP.
 ``assignment``
     The classical formulation: min z with z ≥ Σⱼ cᵢⱼ yᵢⱼ, Σⱼ yᵢⱼ = 1, yᵢⱼ ≤ xⱼ,
     on the sparse support. Kept to cross-check the bisection.
@@ -15,6 +20,7 @@ Two exact methods:
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pulp
@@ -29,6 +35,7 @@ from coverage.optimise.matrix import nearest_open
 from coverage.optimise.presolve import PresolveOptions, assign_rows, cover_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
+from coverage.optimise.rowgen import pcenter_rowgen
 from coverage.optimise.rules import Check
 from coverage.optimise.runner import (
     Built,
@@ -41,6 +48,7 @@ from coverage.optimise.runner import (
     run_rounds,
     usable_incumbent,
 )
+from coverage.optimise.served import first_due, nearest_available
 from coverage.optimise.sites import (
     Columns,
     Cut,
@@ -54,10 +62,10 @@ from coverage.optimise.sites import (
     precheck,
 )
 
-METHODS = ("bisection", "assignment")
+METHODS = ("rowgen", "bisection", "assignment")
 
 
-def pcenter(problem: PlacementProblem, p: int, *, method: str = "bisection",
+def pcenter(problem: PlacementProblem, p: int, *, method: str | None = None,
             options: SolveOptions | None = None, presolve: PresolveOptions | None = None,
             check: Check | None = None, max_cut_rounds: int = 20) -> PlacementResult:
     """At most ``p`` new sites minimising the largest first-due time over demand.
@@ -72,8 +80,9 @@ def pcenter(problem: PlacementProblem, p: int, *, method: str = "bisection",
     problem : PlacementProblem
     p : int
         Largest number of new sites (forced ones included).
-    method : {"bisection", "assignment"}
-        See the module docstring.
+    method : {"rowgen", "bisection", "assignment"}, optional
+        See the module docstring. Default: ``rowgen`` with HiGHS, ``bisection``
+        with CBC (``rowgen`` runs on HiGHS only).
     options, presolve, check, max_cut_rounds
         As for :func:`coverage.optimise.lscp`. With ``bisection`` the time
         limit covers all probes; the cut-round limit applies per probe.
@@ -83,17 +92,21 @@ def pcenter(problem: PlacementProblem, p: int, *, method: str = "bisection",
     PlacementResult
         ``objective``: worst first-due time (seconds) of the returned sites;
         ``bound``: proven lower bound. ``details["probes"]`` lists the
-        bisection probes ``(radius_s, outcome)``.
+        bisection probes ``(radius_s, outcome)`` (``rowgen``: with the client
+        subset's size).
     """
+    options = options or SolveOptions()
+    method = method or ("rowgen" if options.solver == "highs" else "bisection")
     if method not in METHODS:
         raise ValueError(f"unknown p-center method {method!r}; use one of {METHODS}")
-    options = options or SolveOptions()
+    if method == "rowgen" and options.solver != "highs":
+        raise ValueError("the rowgen method runs on HiGHS; use method='bisection' with CBC")
     presolve = presolve or PresolveOptions()
     p = check_p(p, "p-center")
     details: dict = {"p": p}
     p = effective_p(problem, p, details)
     cols = classify(problem)
-    reachable = ~np.isinf(nearest_open(problem.cost, cols.available)[0])
+    reachable = np.isfinite(nearest_available(problem.cost, cols.available))
     uncoverable = np.flatnonzero(~reachable)
     checking = rules_active(problem, check)
     label = method + ("+lazy-cuts" if checking else "")
@@ -108,6 +121,9 @@ def pcenter(problem: PlacementProblem, p: int, *, method: str = "bisection",
     hint = (f"No choice of at most p={p} new sites (under the given options) gives every "
             "reachable demand point an open site within the matrix cutoff; widen the cutoff "
             "or raise p.")
+    if method == "rowgen":
+        return _rowgen(problem, p, cols, reachable, options, check, max_cut_rounds, label,
+                       uncoverable, details, hint)
     if method == "assignment":
         return _assignment(problem, p, cols, options, presolve, check, max_cut_rounds, label,
                            worst, uncoverable, details, hint)
@@ -150,6 +166,75 @@ def _assignment(problem, p, cols, options, presolve, check, max_cut_rounds, labe
     return finish(problem, model="pcenter", method=label, options=options, clock=clock,
                   state=state, evaluate=worst, uncoverable=uncoverable,
                   presolve=rows.report, details=details, infeasible_hint=hint, maximise=False)
+
+
+def _rowgen(problem, p, cols: Columns, reachable, options, check, max_cut_rounds, label,
+            uncoverable, details, hint) -> PlacementResult:
+    clock = Clock(options.time_limit)
+    checking = rules_active(problem, check)
+    with clock.building():
+        incumbent = usable_incumbent(problem, pcenter_incumbent(
+            problem, cols, p, deadline=clock.deadline(0.25)), check, clock,
+            lambda mask: _worst_served(problem, mask, reachable))
+    cuts: list[Cut] = initial_cuts(problem, clock)
+    deadline = None if clock.limit is None else clock.start + clock.limit
+    bar = tqdm(desc="p-center row generation", unit="probe", disable=None, leave=False)
+
+    def progress(lo: float, hi: float, clients: int) -> None:
+        bar.set_postfix(lo=f"{lo:.4g}", hi=f"{hi:.4g}", clients=clients, refresh=False)
+        bar.update()
+
+    t0 = time.perf_counter()
+    out = pcenter_rowgen(problem, p, cols, reachable, options, deadline, check, cuts,
+                         incumbent, checking, max_cut_rounds, progress)
+    bar.close()
+    clock.solve_s += time.perf_counter() - t0
+    details = {**details, "probes": out.probes, "clients_in_subset": out.clients,
+               "milp_solves": out.solves, "cuts": len(cuts)}
+    if incumbent is not None:
+        details["heuristic"] = {"method": incumbent.method, "objective": incumbent.objective,
+                                "seconds": round(incumbent.seconds, 3)}
+    common = dict(model="pcenter", solver=backend.solver_label(options), method=label,
+                  solve_s=clock.solve_s, build_s=clock.build_s, uncoverable=uncoverable)
+    if out.status == "infeasible":
+        return PlacementResult(status="infeasible", message=f"{out.message}. {hint}",
+                               details=details, **common)
+    if out.mask is None:
+        if out.violations and out.broken_mask is not None:
+            return placement(
+                problem, out.broken_mask, status="error", bound=out.bound, details=details,
+                violations=tuple(out.violations),
+                message=("district rules still broken after the cut-round limit; no "
+                         "rule-abiding solution was found, and the sites returned violate "
+                         "them: " + "; ".join(v.message for v in out.violations)), **common)
+        return PlacementResult(
+            status="error", bound=out.bound, details=details, **common,
+            message=("no solution found within the time limit and no heuristic solution "
+                     "either; raise the time limit"))
+    radius = _worst_served(problem, out.mask, reachable)
+    details["solution_from"] = out.source
+    if radius is None or abs(radius - out.objective) > 1e-9 * max(1.0, radius) or (
+            out.bound is not None and out.bound > radius + 1e-9 * max(1.0, radius)):
+        return placement(problem, out.mask, status="error", objective=radius, bound=out.bound,
+                         details=details, message=(
+                             f"internal check failed: recomputed worst time {radius}, row "
+                             f"generation's {out.objective:g}, bound {out.bound}; please "
+                             "report this instance"), **common)
+    bound = out.bound
+    if out.status == "optimal":
+        status, gap = "optimal", 0.0
+        message = (f"proven optimal by client row generation ({len(out.probes)} probes, "
+                   f"{out.clients} of {int(reachable.sum())} demand rows in the final subset, "
+                   f"starting from the heuristic's "
+                   f"{'-' if incumbent is None else f'{incumbent.objective:g}'} s)")
+    else:
+        status = "feasible"
+        gap = (radius - bound) / radius if radius else math.inf
+        message = (f"row generation stopped early ({out.message}); the sites returned (from "
+                   f"the {out.source}) reach all demand within {radius:g} s, the optimum is "
+                   f"at least {bound:g} s")
+    return placement(problem, out.mask, status=status, message=message, objective=radius,
+                     bound=bound, gap=gap, details=details, **common)
 
 
 def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
@@ -278,7 +363,7 @@ def _bisection(problem, p, cols: Columns, reachable, options, presolve, check,
 def _worst_served(problem: PlacementProblem, mask: np.ndarray, reachable: np.ndarray
                   ) -> float | None:
     """Worst first-due time over reachable rows, or None if one is left unserved."""
-    fd, _ = nearest_open(problem.cost, mask)
+    fd, _ = first_due(problem.cost, mask, want_site=False)
     if np.isinf(fd[reachable]).any():
         return None
     return float(fd[reachable].max(initial=0.0))

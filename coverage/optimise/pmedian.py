@@ -101,7 +101,7 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
     reachable[rows.uncoverable] = False
     with clock.building():
         incumbent = usable_incumbent(problem, pmedian_incumbent(
-            problem, cols, p, deadline=clock.deadline(0.25)), check, clock,
+            problem, cols, p, deadline=clock.deadline(0.1)), check, clock,
             lambda mask: _served_total(problem, mask, reachable))
 
     hint = (f"No choice of at most p={p} new sites (under the given options) "
@@ -151,7 +151,8 @@ def _benders(problem, p, rows, cols, options, clock, check, checking, max_cut_ro
     clock.solve_s += time.perf_counter() - t0
     details = {**details, "lp_bound": out.lp_bound, "lp_rounds": out.lp_rounds,
                "milp_rounds": out.milp_rounds, "benders_cuts": out.cuts,
-               "fixed_closed_by_reduced_cost": out.fixed_closed, "rule_cuts": len(cuts)}
+               "fixed_closed_by_reduced_cost": out.fixed_closed, "rule_cuts": len(cuts),
+               "theta_blocks": out.blocks}
     if incumbent is not None:
         details["heuristic"] = {"method": incumbent.method, "objective": incumbent.objective,
                                 "seconds": round(incumbent.seconds, 3)}
