@@ -16,6 +16,7 @@ raises: a district is never silently dropped.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import sys
@@ -108,6 +109,7 @@ class Runner:
         *,
         desc: str,
         shared: dict[str, Any] | None = None,
+        cost: Sequence[float] | None = None,
     ) -> list[Any]:
         """``[fn(item, **shared) for item in items]``, distributed when there is a client.
 
@@ -123,6 +125,12 @@ class Runner:
             What is being done, e.g. ``"districts"``.
         shared : dict, optional
             Keyword arguments common to every task; values from :meth:`share`.
+        cost : sequence of float, optional
+            Expected work of each task (e.g. road length in a district). On Dask the
+            tasks start in decreasing cost, and a new one is submitted only when a
+            worker is free (greedy longest-first): the biggest district does not start
+            last on a busy worker while the other idles. Scheduling only; results come
+            back in item order.
         """
         shared = shared or {}
         bar = self._bar(len(items), desc)
@@ -142,11 +150,22 @@ class Runner:
             return self.client.submit(_call, fn, items[k], **shared, pure=False,
                                       key=f"{desc}-{k}-{attempt}-{tag}")
 
-        futures = {submit(k, 0): (k, 0) for k in range(len(items))}
+        order = (list(range(len(items))) if cost is None else
+                 sorted(range(len(items)), key=lambda k: (-float(cost[k]), k)))
+        waiting = iter(order)
+        # One task in flight per worker: the next (largest remaining) goes to whichever
+        # worker frees first. Tasks last seconds, a submission milliseconds.
+        in_flight = max(1, len(before))
+        futures = {submit(k, 0): (k, 0) for k in itertools.islice(waiting, in_flight)}
         results: dict[int, Any] = {}
         pending = as_completed(list(futures), loop=self.client.loop)
         for fut in pending:
             k, attempt = futures.pop(fut)
+            nxt = next(waiting, None)
+            if nxt is not None:
+                new = submit(nxt, 0)
+                futures[new] = (nxt, 0)
+                pending.add(new)
             try:
                 results[k] = pickle.loads(fut.result())
             except KilledWorker as exc:
