@@ -58,6 +58,8 @@ class Runner:
         task otherwise.
     events : list of str
         Worker deaths and retries, in the order they were seen.
+    stats : list of dict
+        One entry per :meth:`map`: where its wall time went (see :meth:`map`).
     """
 
     client: Any = None
@@ -65,6 +67,7 @@ class Runner:
     retries: int = 2
     progress: bool = True
     events: list[str] = field(default_factory=list)
+    stats: list[dict] = field(default_factory=list)
     _tokens: list[str] = field(default_factory=list, repr=False)
 
     @property
@@ -134,11 +137,16 @@ class Runner:
         """
         shared = shared or {}
         bar = self._bar(len(items), desc)
+        start = time.perf_counter()
+        task_s: list[float] = []
         if self.client is None:
             out = []
             for item, label in zip(items, labels, strict=True):
+                t = time.perf_counter()
                 out.append(fn(item, **shared))
+                task_s.append(time.perf_counter() - t)
                 bar(label)
+            self._record(desc, start, task_s, 1, 0, 0.0)
             return out
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
@@ -158,6 +166,7 @@ class Runner:
         in_flight = max(1, len(before))
         futures = {submit(k, 0): (k, 0) for k in itertools.islice(waiting, in_flight)}
         results: dict[int, Any] = {}
+        unpickle_s, result_bytes = 0.0, 0
         pending = as_completed(list(futures), loop=self.client.loop)
         for fut in pending:
             k, attempt = futures.pop(fut)
@@ -167,7 +176,12 @@ class Runner:
                 futures[new] = (nxt, 0)
                 pending.add(new)
             try:
-                results[k] = pickle.loads(fut.result())
+                seconds, payload = fut.result()
+                t = time.perf_counter()
+                results[k] = pickle.loads(payload)
+                unpickle_s += time.perf_counter() - t
+                task_s.append(seconds)
+                result_bytes += len(payload)
             except KilledWorker as exc:
                 if attempt >= self.retries:
                     raise RuntimeError(
@@ -180,11 +194,28 @@ class Runner:
                 pending.add(new)
                 continue
             bar(labels[k])
+        self._record(desc, start, task_s, in_flight, result_bytes, unpickle_s)
         lost = sorted(before - self._worker_addresses())
         for addr in lost:
             self.events.append(f"{desc}: worker {addr} died during the run; the scheduler "
                                "re-ran its tasks on the other workers")
         return [results[k] for k in range(len(items))]
+
+    def _record(self, desc: str, start: float, task_s: list[float], workers: int,
+                result_bytes: int, unpickle_s: float) -> None:
+        """Where a map's wall time went: ``busy_share`` is the task time over wall time
+        times workers (1.0: every worker computed all the time); ``bound_s`` the best
+        possible wall time for these tasks on these workers (the longest task, or the
+        total shared evenly); the rest is scheduling, transfer and idle time."""
+        wall = time.perf_counter() - start
+        total = float(sum(task_s))
+        bound = max(max(task_s, default=0.0), total / workers)
+        self.stats.append({
+            "desc": desc, "tasks": len(task_s), "workers": workers, "wall_s": wall,
+            "task_s_sum": total, "task_s_max": max(task_s, default=0.0), "bound_s": bound,
+            "busy_share": total / (wall * workers) if wall > 0 else 1.0,
+            "result_mb": result_bytes / 2**20, "unpickle_s": unpickle_s,
+        })
 
     def _bar(self, total: int, desc: str) -> Callable[[str], None]:
         if not self.progress:
@@ -252,13 +283,16 @@ def _forget(tokens: list[str]) -> None:
         _CACHE.pop(token, None)
 
 
-def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> bytes:
-    """Run one task on a worker: resolve shared objects, return the pickled result
-    (one byte string travels back, not an object graph for Dask to walk)."""
+def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> tuple[float, bytes]:
+    """Run one task on a worker: resolve shared objects, return its seconds (including
+    unpickling a shared object the first time) and the pickled result (one byte string
+    travels back, not an object graph for Dask to walk)."""
     import cloudpickle
 
+    start = time.perf_counter()
     kwargs = {k: v.value() if isinstance(v, _Shared) else v for k, v in shared.items()}
-    return cloudpickle.dumps(fn(item, **kwargs))
+    payload = cloudpickle.dumps(fn(item, **kwargs))
+    return time.perf_counter() - start, payload
 
 
 def open_runner(
