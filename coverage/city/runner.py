@@ -17,7 +17,6 @@ raises: a district is never silently dropped.
 from __future__ import annotations
 
 import io
-import itertools
 import os
 import pickle
 import sys
@@ -153,29 +152,39 @@ class Runner:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        before = self._worker_addresses()
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        before = set(info)
         tag = uuid.uuid4().hex[:8]
 
-        def submit(k: int, attempt: int):
+        def submit(k: int, attempt: int, slot: str | None):
+            # A loose restriction: the task goes to the worker that just freed up, or to
+            # any other if that one has died.
+            where = {} if slot is None else {"workers": [slot], "allow_other_workers": True}
             return self.client.submit(_call, fn, items[k], **shared, pure=False,
-                                      key=f"{desc}-{k}-{attempt}-{tag}")
+                                      key=f"{desc}-{k}-{attempt}-{tag}", **where)
 
         order = (list(range(len(items))) if cost is None else
                  sorted(range(len(items)), key=lambda k: (-float(cost[k]), k)))
         waiting = iter(order)
-        # One task in flight per worker: the next (largest remaining) goes to whichever
-        # worker frees first. Tasks last seconds, a submission milliseconds.
-        in_flight = max(1, len(before))
-        futures = {submit(k, 0): (k, 0) for k in itertools.islice(waiting, in_flight)}
+        # One task in flight per worker thread, placed by this loop rather than left to the
+        # scheduler (which may queue two on one worker while the other idles): the next,
+        # largest remaining, task goes to the slot that frees first. Tasks last seconds,
+        # a submission milliseconds.
+        slots = [addr for addr, w in sorted(info.items())
+                 for _ in range(max(1, int(w.get("nthreads", 1))))] or [None]
+        futures = {}
+        for slot, k in zip(slots, waiting, strict=False):
+            futures[submit(k, 0, slot)] = (k, 0, slot)
+        in_flight = len(slots)
         results: dict[int, Any] = {}
         unpickle_s, result_bytes = 0.0, 0
         pending = as_completed(list(futures), loop=self.client.loop)
         for fut in pending:
-            k, attempt = futures.pop(fut)
+            k, attempt, slot = futures.pop(fut)
             nxt = next(waiting, None)
             if nxt is not None:
-                new = submit(nxt, 0)
-                futures[new] = (nxt, 0)
+                new = submit(nxt, 0, slot)
+                futures[new] = (nxt, 0, slot)
                 pending.add(new)
             try:
                 seconds, payload = fut.result()
@@ -191,8 +200,8 @@ class Runner:
                         "the run stops rather than leave it out.") from exc
                 self.events.append(f"{desc} {labels[k]!r}: worker died, resubmitted "
                                    f"(attempt {attempt + 2})")
-                new = submit(k, attempt + 1)
-                futures[new] = (k, attempt + 1)
+                new = submit(k, attempt + 1, None)
+                futures[new] = (k, attempt + 1, None)
                 pending.add(new)
                 continue
             bar(labels[k])
