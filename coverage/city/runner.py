@@ -5,7 +5,12 @@ Dijkstra sources) and returns the results in item order, whatever order they
 finish in, so a run on any number of workers gives the same answer as a serial
 one. Large shared inputs (the road network and its index) are scattered once to
 every worker with ``broadcast=True`` and passed to tasks as futures, never
-pickled per task.
+pickled per task; arrays of geometries travel as one WKB array (:func:`dumps`).
+
+Placement: tasks are submitted longest first (a ``cost`` per item), one per worker
+thread, each new one to the worker that has just finished, so that the largest
+district starts at once and no worker idles while another holds a queue.
+:attr:`Runner.stats` records, per map, where the wall time went.
 
 Failures: a task whose worker dies is re-run by the scheduler (``allowed-failures``);
 if the scheduler gives up (``KilledWorker``) the runner resubmits it up to
