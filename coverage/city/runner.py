@@ -162,8 +162,10 @@ class Runner:
         tag = uuid.uuid4().hex[:8]
 
         def submit(k: int, attempt: int, slot: str | None):
-            # A loose restriction: the task goes to the worker that just freed up, or to
-            # any other if that one has died.
+            # A loose restriction: the task goes to the worker that just freed up. A slot
+            # whose worker has gone (died, restarted under a new address) is not used.
+            if slot is not None and slot not in self._worker_addresses():
+                slot = None
             where = {} if slot is None else {"workers": [slot], "allow_other_workers": True}
             return self.client.submit(_call, fn, items[k], **shared, pure=False,
                                       key=f"{desc}-{k}-{attempt}-{tag}", **where)
