@@ -1,4 +1,4 @@
-"""Scale-out benchmark: the city assessment and a sweep, serial vs dask.distributed.
+"""Scale-out benchmark: the city assessment and sweeps, serial vs dask.distributed.
 
 Runs on a GENERATED city (tiled from the real Yuzhong drive extract, see
 :mod:`coverage.generated_city`) laid over the real boundaries of Chongqing's nine
@@ -6,14 +6,17 @@ central districts, with generated stations. Prints, side by side in one run:
 
 - city assessment of the 9 districts: wall time serial (``--workers 1``) and on a
   LocalCluster with 2 workers, and the ratio; whether the results are identical;
+  where the 2-worker wall time went (summed task time, the best split of those tasks
+  over the workers, busy share, result bytes sent back, unpickling);
 - peak memory of each worker process (and of the serial process);
-- time per district (serial);
-- a 12-point sweep (congestion 1.0/1.25/1.5 x turnout 45/60/90/120 s: 3 network
-  groups), serial vs Dask, against "one point plus set-up";
-- data sizes that feed the 38-district plan in the README: the pickled network and
-  road index scattered to every worker, and the result of one district task.
+- time per district (serial and on the workers);
+- one sweep point including set-up (building the network and its road index), then
+  a 12-point sweep (congestion 1.0/1.25/1.5 x turnout 45/60/90/120 s), serial and on
+  Dask, as a multiple of that one point; and a mixed 12-point sweep (2 speed tables x
+  heights 3.2/4.0 m x congestion 1.0/1.25/1.5) on Dask;
+- data sizes that feed the 38-district plan in the README.
 
-Cluster start-up (including importing the library on the workers) is timed apart.
+The load average is printed at each stage: the speed-up needs free cores.
 Usage: ``python benchmarks/scale_out.py [--size 15k] [--workers 2] [--skip-sweep] [--json]``
 """
 
@@ -21,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import resource
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,7 +43,18 @@ def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _load() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+def _stats(runner) -> dict:
+    s = runner.stats[-1]
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items()}
+
+
 def main() -> int:
+    import functools
+
     import cloudpickle
     import pandas as pd
 
@@ -53,19 +69,20 @@ def main() -> int:
     ap.add_argument("--size", default="15k", help="generated city size: 5k, 15k, 31k or tiles")
     ap.add_argument("--workers", type=int, default=2, help="Dask workers (default 2)")
     ap.add_argument("--cache-dir", default=None, help="graph cache for the source tile")
+    ap.add_argument("--tile-crop-m", type=float, default=None,
+                    help="crop each tile to a square of this side, m (a quick smoke run)")
     ap.add_argument("--skip-sweep", action="store_true")
     ap.add_argument("--json", action="store_true", help="print one JSON object last")
     args = ap.parse_args()
     size = int(args.size) if args.size.isdigit() else args.size
     out: dict = {"network": "GENERATED city (tiled from the real Yuzhong extract) over the "
-                 "real nine central district boundaries", "size": args.size}
+                 "real nine central district boundaries", "size": args.size,
+                 "cores": os.cpu_count(), "load_average_at_start": _load()}
 
-    import os
-
-    out["load_average_at_start"] = round(os.getloadavg()[0], 1)
     districts = read_districts(CENTRAL_DISTRICTS_GEOJSON)
     t = time.perf_counter()
-    city_data = generated_city(size, districts=districts, cache_dir=args.cache_dir)
+    city_data = generated_city(size, districts=districts, cache_dir=args.cache_dir,
+                               tile_crop_m=args.tile_crop_m)
     out["generate_s"] = round(time.perf_counter() - t, 2)
     net, stations = city_data.network, city_data.stations
     t = time.perf_counter()
@@ -78,24 +95,24 @@ def main() -> int:
     print(f"GENERATED city {args.size}: {out['nodes']:,} nodes, {out['stations']} stations, "
           f"9 real districts; generated in {out['generate_s']} s, index {out['index_s']} s; "
           f"scattered once per worker: network {out['scattered_network_mb']} MB + index "
-          f"{out['scattered_index_mb']} MB")
+          f"{out['scattered_index_mb']} MB; load average {out['load_average_at_start']} on "
+          f"{out['cores']} cores")
 
     with open_runner(workers=1, progress=False) as serial:
         t = time.perf_counter()
         one = assess_city(net, stations, districts, index=index, runner=serial)
         out["city_serial_s"] = round(time.perf_counter() - t, 2)
     out["serial_peak_mb"] = _peak_mb()
+    out["load_average_after_serial"] = _load()
     per = one.districts.set_index("name")
     out["per_district_s"] = {n: float(s) for n, s in per["seconds"].items()}
     out["per_district_demand_points"] = {n: int(p) for n, p in per["demand_points"].items()}
-    task = next(iter(one.by_district.values()))
-    from dataclasses import replace
     out["district_result_mb_max"] = max(
         _mb(len(cloudpickle.dumps(replace(a, network=None, index=None))))
         for a in one.by_district.values())
-    del task
     print(f"city assess, serial (--workers 1): {out['city_serial_s']} s; coverage "
-          f"{one.metrics['coverage_share']:.2%}; process peak {out['serial_peak_mb']} MB")
+          f"{one.metrics['coverage_share']:.2%}; process peak {out['serial_peak_mb']} MB; "
+          f"load average {out['load_average_after_serial']}")
     for name, s in sorted(out["per_district_s"].items(), key=lambda kv: -kv[1]):
         print(f"  {name}: {s:.2f} s, {out['per_district_demand_points'][name]:,} demand points")
 
@@ -106,55 +123,90 @@ def main() -> int:
         t = time.perf_counter()
         two = assess_city(net, stations, districts, index=index, runner=runner)
         out["city_dask_s"] = round(time.perf_counter() - t, 2)
+        out["city_dask_map"] = _stats(runner)
         out["worker_peak_mb"] = {k.rsplit(":", 1)[-1]: round(v, 1)
                                  for k, v in runner.worker_peak_memory_mb().items()}
         cols = [c for c in one.districts.columns if c not in ("geometry", "seconds")]
         out["identical"] = bool(pd.DataFrame(one.districts[cols]).equals(
             pd.DataFrame(two.districts[cols])) and one.metrics == two.metrics)
         out["speedup"] = round(out["city_serial_s"] / out["city_dask_s"], 2)
+        # The best any scheduler could do with these task times on these workers.
+        serial_tasks = list(out["per_district_s"].values())
+        out["speedup_bound"] = round(out["city_serial_s"] / max(
+            max(serial_tasks), sum(serial_tasks) / args.workers), 2)
         out["per_district_dask_s"] = {n: float(s) for n, s in
                                       two.districts.set_index("name")["seconds"].items()}
-        out["load_average_after_city"] = round(os.getloadavg()[0], 1)
+        out["load_average_after_city"] = _load()
+        m = out["city_dask_map"]
         print(f"city assess, LocalCluster {args.workers} workers: {out['city_dask_s']} s "
               f"(cluster start {out['cluster_start_s']} s apart); speed-up "
-              f"{out['speedup']}x; identical to serial: {out['identical']}; worker peaks "
-              f"{out['worker_peak_mb']} MB; task seconds summed: serial "
-              f"{sum(out['per_district_s'].values()):.1f}, Dask "
-              f"{sum(out['per_district_dask_s'].values()):.1f}; load average "
-              f"{out['load_average_at_start']} -> {out['load_average_after_city']} on "
-              f"{os.cpu_count()} cores")
+              f"{out['speedup']}x (bound from the serial task times: {out['speedup_bound']}x); "
+              f"identical to serial: {out['identical']}; worker peaks {out['worker_peak_mb']} MB")
+        print(f"  where the {args.workers}-worker time went: tasks summed {m['task_s_sum']:.1f} s "
+              f"(serial {sum(serial_tasks):.1f} s), longest {m['task_s_max']:.1f} s, best split "
+              f"{m['bound_s']:.1f} s of {m['wall_s']:.1f} s wall; workers busy "
+              f"{m['busy_share']:.0%}; results sent back {m['result_mb']:.1f} MB, unpickled in "
+              f"{m['unpickle_s']:.2f} s; load average {out['load_average_at_start']} -> "
+              f"{out['load_average_after_city']}")
 
         if not args.skip_sweep:
-            import functools
-
             build = functools.partial(
                 build_city_network, districts=districts, osm=None, online=False,
-                generated=size, tile_crop_m=None, seed=0, buffer_m=1500.0, crs=None,
+                generated=size, tile_crop_m=args.tile_crop_m, seed=0, buffer_m=1500.0, crs=None,
                 cache_dir=args.cache_dir, progress=False)
-            spec = {"congestion_factor": [1.0, 1.25, 1.5], "turnout_s": [45, 60, 90, 120]}
             std = response_standard("gb51080")
+            grid = {"congestion_factor": [1.0, 1.25, 1.5], "turnout_s": [45, 60, 90, 120]}
+            mixed = {"congestion_factor": [1.0, 1.25, 1.5], "speeds": ["china_urban", "nfpa_iso"],
+                     "apparatus_height_m": [3.2, 4.0]}
             t = time.perf_counter()
-            s_dask = sweep_city(build, stations, districts, spec, standard=std,
+            s_dask = sweep_city(build, stations, districts, grid, standard=std,
                                 base_model=CHINA_URBAN, runner=runner)
             out["sweep_dask_s"] = round(time.perf_counter() - t, 2)
+            out["sweep_dask_map"] = _stats(runner)
+            t = time.perf_counter()
+            s_mixed = sweep_city(build, stations, districts, mixed, standard=std,
+                                 base_model=CHINA_URBAN, runner=runner)
+            out["mixed_sweep_dask_s"] = round(time.perf_counter() - t, 2)
+            out["mixed_sweep"] = {"points": len(s_mixed.table), "networks": s_mixed.networks,
+                                  "routings": s_mixed.routings,
+                                  "seconds": {k: round(v, 2) for k, v in s_mixed.seconds.items()
+                                              if k != "task_s"}}
             out["sweep_worker_peak_mb"] = {k.rsplit(":", 1)[-1]: round(v, 1)
                                            for k, v in runner.worker_peak_memory_mb().items()}
     if not args.skip_sweep:
         with open_runner(workers=1, progress=False) as serial:
             t = time.perf_counter()
-            s_serial = sweep_city(build, stations, districts, spec, standard=std,
+            s_one = sweep_city(build, stations, districts, {}, standard=std,
+                               base_model=CHINA_URBAN, runner=serial)
+            out["one_point_s"] = round(time.perf_counter() - t, 2)
+            out["one_point_setup_s"] = round(s_one.seconds["networks_s"], 2)
+            t = time.perf_counter()
+            s_serial = sweep_city(build, stations, districts, grid, standard=std,
                                   base_model=CHINA_URBAN, runner=serial)
             out["sweep_serial_s"] = round(time.perf_counter() - t, 2)
+        out["load_average_after_sweeps"] = _load()
         out["sweep_points"] = len(s_serial.table)
-        out["sweep_groups"] = len(s_serial.group_seconds)
-        out["one_point_s"] = round(s_serial.group_seconds[0], 2)
-        out["sweep_identical"] = bool(s_serial.table.equals(s_dask.table))
-        out["sweep_vs_one_point"] = round(out["sweep_dask_s"] / out["one_point_s"], 2)
-        print(f"sweep, {out['sweep_points']} points in {out['sweep_groups']} network groups: "
-              f"serial {out['sweep_serial_s']} s, Dask {out['sweep_dask_s']} s "
-              f"({round(out['sweep_serial_s'] / out['sweep_dask_s'], 2)}x); one point incl. "
-              f"network build {out['one_point_s']} s -> Dask sweep = "
-              f"{out['sweep_vs_one_point']}x one point; identical: {out['sweep_identical']}")
+        out["sweep_networks"], out["sweep_routings"] = s_serial.networks, s_serial.routings
+        out["sweep_identical"] = bool(s_serial.table.equals(s_dask.table)
+                                      and s_serial.n_minus_1.equals(s_dask.n_minus_1))
+        same = s_serial.table[(s_serial.table["congestion_factor"] == 1.0)
+                              & (s_serial.table["turnout_s"] == std.turnout_s)]
+        out["sweep_point_equals_one_point"] = bool(
+            same["coverage_share"].iloc[0] == s_one.table.iloc[0]["coverage_share"])
+        out["sweep_serial_vs_one_point"] = round(out["sweep_serial_s"] / out["one_point_s"], 2)
+        out["sweep_dask_vs_one_point"] = round(out["sweep_dask_s"] / out["one_point_s"], 2)
+        out["mixed_sweep_dask_vs_one_point"] = round(out["mixed_sweep_dask_s"] / out["one_point_s"], 2)
+        print(f"one sweep point incl. set-up (network build + index {out['one_point_setup_s']} s): "
+              f"{out['one_point_s']} s serial")
+        print(f"12-point sweep (3 congestion x 4 turnout: {out['sweep_networks']} network, "
+              f"{out['sweep_routings']} routing): serial {out['sweep_serial_s']} s = "
+              f"{out['sweep_serial_vs_one_point']}x one point; Dask {out['sweep_dask_s']} s = "
+              f"{out['sweep_dask_vs_one_point']}x one point; identical: {out['sweep_identical']}")
+        ms = out["mixed_sweep"]
+        print(f"mixed 12-point sweep (3 congestion x 2 speed tables x 2 heights: {ms['networks']} "
+              f"network(s), {ms['routings']} routings): Dask {out['mixed_sweep_dask_s']} s = "
+              f"{out['mixed_sweep_dask_vs_one_point']}x one point; worker peaks "
+              f"{out['sweep_worker_peak_mb']} MB; load average {out['load_average_after_sweeps']}")
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     return 0

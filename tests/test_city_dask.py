@@ -143,3 +143,21 @@ def test_dijkstra_blocks_on_dask_identical_to_serial(small_city, two_workers):
     dist = blocked_travel_time_matrix(index, src, dst, cutoff_s=300.0, block=32,
                                       runner=two_workers)
     assert serial.nnz > 0 and (serial != dist).nnz == 0
+
+
+def _started(item: int) -> tuple[float, int]:
+    start = time.time()
+    time.sleep(0.3)
+    return start, os.getpid()
+
+
+def test_largest_tasks_start_first_one_per_worker(two_workers):
+    two_workers.client.wait_for_workers(2, timeout=60)  # after the worker-death tests
+    two_workers.map(_started, [0, 1], ["a", "b"], desc="warm-up")  # import this module there
+    costs = [1.0, 5.0, 2.0, 9.0, 3.0, 4.0]
+    out = two_workers.map(_started, list(range(6)), [f"d{i}" for i in range(6)],
+                          desc="districts", cost=costs)
+    start = [o[0] for o in out]
+    assert out[3][1] != out[1][1], out  # the two largest start together, one on each worker
+    assert max(start[3], start[1]) < min(start[2], start[0]), out  # the smallest start last
+    assert two_workers.stats[-1]["tasks"] == 6 and two_workers.stats[-1]["workers"] == 2

@@ -31,7 +31,8 @@ from coverage.errors import InputError
 from coverage.network.model import RoadNetwork
 from coverage.presets import ResponseStandard, response_standard
 
-__all__ = ["CityAssessment", "assess_city", "district_task", "n_minus_1"]
+__all__ = ["CityAssessment", "assess_city", "district_task", "n_minus_1", "n_minus_1_table",
+           "road_length_m"]
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,18 @@ def district_task(item: tuple[str, Any], *, network: RoadNetwork, index: RoadInd
     return replace(result, network=None, index=None), time.perf_counter() - start
 
 
-def _check_roads(index: RoadIndex, districts_m: gpd.GeoDataFrame) -> None:
-    empty = [f"{n} ({c})" for n, c, g in zip(districts_m["name"], districts_m["code"],
-                                             districts_m.geometry, strict=True)
-             if len(index.tree.query(g, predicate="intersects")) == 0]
+def road_length_m(index: RoadIndex, districts_m: gpd.GeoDataFrame) -> np.ndarray:
+    """Length of road (m) touching each district: the expected work of its task.
+
+    Raises
+    ------
+    InputError
+        Naming every district with no road inside it.
+    """
+    lengths = np.array([index.seg_length_m[index.tree.query(g, predicate="intersects")].sum()
+                        for g in districts_m.geometry])
+    empty = [f"{n} ({c})" for n, c, m in zip(districts_m["name"], districts_m["code"], lengths,
+                                             strict=True) if m == 0]
     if empty:
         raise InputError(
             f"no road of the network lies inside district {', '.join(empty)}.",
@@ -136,6 +145,7 @@ def _check_roads(index: RoadIndex, districts_m: gpd.GeoDataFrame) -> None:
             "larger buffer), or check that the districts layer and the roads are in the "
             "same place (WGS84, not GCJ-02).",
         )
+    return lengths
 
 
 def assess_city(
@@ -184,12 +194,12 @@ def assess_city(
     check = check_districts(districts, network.crs, allow_overlaps=allow_overlaps)
     districts_m = districts.to_crs(network.crs).reset_index(drop=True)
     index = index or build_index(network)
-    _check_roads(index, districts_m)
+    cost = road_length_m(index, districts_m)
     items = list(zip(districts_m["code"], districts_m.geometry, strict=True))
     shared = {"network": runner.share(network), "index": runner.share(index),
               "stations": stations, "standard": std, "step_m": float(step_m)}
     results = runner.map(district_task, items, list(districts_m["name"]), desc="districts",
-                         shared=shared)
+                         shared=shared, cost=cost)
     by_district = {str(code): replace(a, network=network, index=index)
                    for code, (a, _) in zip(districts_m["code"], results, strict=True)}
     seconds = {str(code): s for code, (_, s) in zip(districts_m["code"], results, strict=True)}
@@ -284,36 +294,45 @@ def n_minus_1(city: CityAssessment) -> pd.DataFrame:
         ``worst_district_lost_pp``.
     """
     st = city.stations
-    ids = st["id"].astype(str).to_numpy()
-    pos = {s: i for i, s in enumerate(ids)}
-    thr = city.standard.travel_threshold_s
+    pos = {s: i for i, s in enumerate(st["id"].astype(str))}
+    demand = {}
+    for code, a in city.by_district.items():
+        dem = a.demand
+        who = np.array([pos.get(s, -1) if s is not None else -1
+                        for s in dem["first_due_station"]], dtype=np.int64)
+        demand[code] = (dem["weight"].to_numpy(float), dem["first_due_s"].to_numpy(float),
+                        dem["second_due_s"].to_numpy(float), who)
+    names = dict(zip(city.districts["code"], city.districts["name"], strict=True))
+    return n_minus_1_table(st, city.standard.travel_threshold_s, demand, names)
+
+
+def n_minus_1_table(stations: pd.DataFrame, threshold_s: float,
+                    demand: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+                    district_names: dict[str, str]) -> pd.DataFrame:
+    """:func:`n_minus_1` from arrays: ``demand[code] = (weight, first_s, second_s, first
+    station position in stations or -1)``; ``stations`` has ``id``, ``name``, ``district``."""
+    ids = stations["id"].astype(str).to_numpy()
     total = 0.0
     covered = 0.0
     lost = np.zeros(len(ids))
     per_district = {}
-    for code, a in city.by_district.items():
-        dem = a.demand
-        w = dem["weight"].to_numpy(float)
-        first = dem["first_due_s"].to_numpy(float)
-        second = dem["second_due_s"].to_numpy(float)
-        at_risk = (first <= thr) & ~(second <= thr)
-        who = np.array([pos.get(s, -1) if s is not None else -1 for s in dem["first_due_station"]])
+    for code, (w, first, second, who) in demand.items():
+        at_risk = (first <= threshold_s) & ~(second <= threshold_s)
         mask = at_risk & (who >= 0)
         d_lost = np.bincount(who[mask], weights=w[mask], minlength=len(ids))
         lost += d_lost
         per_district[code] = d_lost / w.sum() if w.sum() else d_lost
         total += w.sum()
-        covered += w[first <= thr].sum()
-    names = dict(zip(city.districts["code"], city.districts["name"], strict=True))
+        covered += w[first <= threshold_s].sum()
     codes = list(per_district)
     stack = np.vstack([per_district[c] for c in codes])
     worst = stack.argmax(axis=0)
     table = pd.DataFrame({
-        "id": ids, "name": st["name"].to_numpy(), "district": st["district"].to_numpy(),
+        "id": ids, "name": stations["name"].to_numpy(), "district": stations["district"].to_numpy(),
         "coverage_lost_share": lost / total,
         "coverage_lost_pp": lost / total * 100,
         "coverage_without_share": (covered - lost) / total,
-        "worst_district": [names[codes[k]] for k in worst],
+        "worst_district": [district_names[codes[k]] for k in worst],
         "worst_district_lost_pp": stack[worst, np.arange(len(ids))] * 100,
     })
     table = table.sort_values(["coverage_lost_share", "id"], ascending=[False, True],

@@ -5,7 +5,8 @@ The scenario's ``[sweep]`` table lists values of ``congestion_factor``, ``turnou
 ``sweep.csv`` (coverage, p90, stations over their area cap and per-district
 coverage per point), ``sweep_<parameter>.png`` (coverage vs parameter),
 ``n_minus_1.csv`` (stations ranked by coverage lost when closed, at the base point)
-and ``sweep.json``. Network groups (points sharing a travel model) run as Dask tasks.
+and ``sweep.json`` (with the plan: which network and routing each point reuses). The
+(network, district) tasks run on Dask; see :mod:`coverage.city.sweep` for what is reused.
 """
 
 from __future__ import annotations
@@ -52,12 +53,12 @@ def run(args: argparse.Namespace) -> int:
     with runner:
         network = job.network(districts)
         stations = job.stations(network, districts)
-        del network
         job.step("sweeping")
         result = sweep_city(sc.builder(districts, progress=False), stations, districts, spec,
                             base_model=sc.travel_model(), base_speeds=sc.network["speeds"],
                             standard=response_standard(sc.assess["standard"]),
-                            step_m=float(sc.assess["step_m"]), runner=runner)
+                            step_m=float(sc.assess["step_m"]), runner=runner, network=network)
+        del network
         events = list(runner.events)
     out = job.out
     write_csv(result.table, out / "sweep.csv")
@@ -72,11 +73,15 @@ def run(args: argparse.Namespace) -> int:
                 "speed_tables": {k: SPEED_TABLES[k].as_dict() for k in SPEED_TABLES},
                 "points": result.table.to_dict(orient="records"),
                 "n_minus_1": result.n_minus_1.head(50).to_dict(orient="records"),
-                "group_seconds": result.group_seconds, "events": events}, out / "sweep.json")
+                "plan": result.plan.to_dict(orient="records"),
+                "networks_built": result.networks, "routings": result.routings,
+                "seconds": result.seconds, "events": events}, out / "sweep.json")
     if sc.generated:
         print("GENERATED road network (tiled from the real Yuzhong extract): not real roads.")
     t = result.table
     best, worst = t.loc[t["coverage_share"].idxmax()], t.loc[t["coverage_share"].idxmin()]
+    print(f"{len(t)} points from {result.networks} network(s) and {result.routings} routing(s); "
+          "turnout and congestion reuse first-due times (exact).")
     print(f"{len(t)} points: coverage {worst['coverage_share']:.1%} (point {worst['point']}) to "
           f"{best['coverage_share']:.1%} (point {best['point']})")
     top = result.n_minus_1.head(3)
