@@ -117,9 +117,10 @@ def district_task(item: tuple[str, Any], *, network: RoadNetwork, index: RoadInd
     """
     _, polygon = item
     start = time.perf_counter()
-    # Road samples snapped to their own road (access="snap"): the land grid's nearest-road
-    # search for access points is a per-location loop that does not yet scale to a city
-    # (minutes per district on the 15k generated city); `assess` per district gives land figures.
+    # Road samples snapped to their own road (access="snap"). The land model costs 9-160 s per
+    # real district on the 15k generated city (528 s for the nine, most of it the no-access land
+    # beyond the generated roads: benchmarks/access_model.py --city 15k --districts), over the
+    # 3-minute city goal; `assess` per district gives land figures.
     result = assess(replace(network, boundary=polygon), stations, standard=standard,
                     step_m=step_m, index=index, access="snap")
     return replace(result, network=None, index=None), time.perf_counter() - start

@@ -20,7 +20,7 @@ from coverage.city.assess import CityAssessment
 from coverage.outputs.files import atomic_write, write_geojson, write_json
 from coverage.outputs.layers import write_csv
 from coverage.outputs.maps import save_map
-from coverage.outputs.report import _png
+from coverage.outputs.report import figure_png
 from coverage.outputs.write import write_assessment
 
 __all__ = ["city_map", "city_report_html", "write_city"]
@@ -151,7 +151,7 @@ def city_report_html(city: CityAssessment, *, n_minus_1: pd.DataFrame | None = N
         "</style></head><body>"
         f"<h1>{esc(title)}</h1>{note}{head}<p><a href='map.html'>City map</a>"
         + (" (click a district for its own map and report)" if links else "") + "</p>"
-        f"<img alt='coverage by district' src='data:image/png;base64,{_png(_bar_figure(city))}'>"
+        f"<img alt='coverage by district' src='data:image/png;base64,{figure_png(_bar_figure, city)}'>"
         f"{table}{crit}{issues}{events}<p>Network: {esc(str(s['network_source']))}; "
         f"{s['network']['nodes']:,} nodes. Run on {esc(s['runner'])}.</p></body></html>"
     )

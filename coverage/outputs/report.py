@@ -32,6 +32,7 @@ __all__ = [
     "cdf_figure",
     "comparison_runs",
     "district_figure",
+    "figure_png",
     "access_html",
     "parameter_rows",
     "comparison_placements",
@@ -159,7 +160,7 @@ def summary_lines(summary: Mapping) -> list[str]:
     return lines
 
 
-def _figure_png(build, *args) -> str:
+def figure_png(build, *args) -> str:
     """Build a figure and return it as base64 PNG, with Chinese names in a CJK font."""
     with report_fonts():
         fig = build(*args)
@@ -432,9 +433,9 @@ def report_html(
 <h2>Coverage</h2>
 <table><tr><th>metric</th>{head}</tr>{metric_rows}</table>
 <h2>Response-time distribution</h2>
-<img alt="response-time CDF" src="data:image/png;base64,{_figure_png(cdf_figure, runs)}">
+<img alt="response-time CDF" src="data:image/png;base64,{figure_png(cdf_figure, runs)}">
 <h2>Station districts against their area caps</h2>
-<img alt="district areas" src="data:image/png;base64,{_figure_png(district_figure, runs)}">
+<img alt="district areas" src="data:image/png;base64,{figure_png(district_figure, runs)}">
 <table><tr>{st_head}</tr>{''.join(st_rows)}</table>
 {extra_html}
 <h2>Parameters</h2>
