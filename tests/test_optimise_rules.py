@@ -247,3 +247,33 @@ def test_admissible_sets_helper_sees_closable_stations():
     inst, _ = synthetic_area_instance(2, "x")
     closable = inst["closable"][0]
     assert any(not mk[closable] for mk in admissible_sets(inst, 3))
+
+
+@pytest.mark.parametrize("seed", range(1, 7))
+@pytest.mark.parametrize("flags", ["f", "x", "fs"])
+def test_mclp_refill_keeps_every_rule_and_never_covers_less(seed, flags):
+    """The refill after the rule repair: rule-abiding (checked independently), within p, never worse."""
+    from coverage.optimise.heuristic import Incumbent, _Limits
+    from coverage.optimise.matrix import nearest_open
+    from coverage.optimise.mclp import refill_under_rules
+
+    inst, rule = synthetic_area_instance(seed, flags)
+    prob = PlacementProblem.from_cost_matrix(**inst, **rule)
+    radius, p = float(prob.threshold), 3
+
+    def covered(mask):
+        return float(prob.weights[nearest_open(prob.cost, mask)[0] <= radius].sum())
+
+    lim = _Limits(prob, classify(prob), p)
+    start = lim.base.copy()  # what a repair that closed every new site leaves
+    if area_violations(prob, start):
+        pytest.skip("the fixed stations alone break the rule")
+    inc = Incumbent(start, covered(start), "repaired")
+    out = refill_under_rules(prob, inc, None, radius, p, covered)
+    new = out.mask & lim.pool
+    assert new.sum() <= lim.slots and lim.ok(new)
+    assert rule_ok(inst, rule)(out.mask) and not area_violations(prob, out.mask)
+    assert out.objective == pytest.approx(covered(out.mask)) and out.objective >= inc.objective
+    best_single = max((covered(start | (np.arange(M) == j)) for j in np.flatnonzero(lim.pool)
+                       if rule_ok(inst, rule)(start | (np.arange(M) == j))), default=inc.objective)
+    assert out.objective >= best_single - 1e-9  # the first greedy step takes the best single site
