@@ -250,7 +250,7 @@ def test_admissible_sets_helper_sees_closable_stations():
 
 
 @pytest.mark.parametrize("seed", range(1, 7))
-@pytest.mark.parametrize("flags", ["f", "x", "fs"])
+@pytest.mark.parametrize("flags", ["f", "x", "fo", "fc"])
 def test_mclp_refill_keeps_every_rule_and_never_covers_less(seed, flags):
     """The refill after the rule repair: rule-abiding (checked independently), within p, never worse."""
     from coverage.optimise.heuristic import Incumbent, _Limits
