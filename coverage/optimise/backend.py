@@ -300,6 +300,8 @@ def _solve_arrays(model, options: SolveOptions, time_limit: float | None,
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.msg))
     h.passModel(model.to_highs_lp())
+    for name, value in model.highs_options.items():  # the model builder's solver settings
+        h.setOptionValue(name, value)
     if start:
         idx = np.fromiter((v.index for v in start), dtype=np.int32, count=len(start))
         val = np.fromiter(start.values(), dtype=np.float64, count=len(start))

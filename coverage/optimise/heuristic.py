@@ -8,7 +8,9 @@ when it is at least as good.
 
 - MCLP: greedy by uncovered weight, then best-improvement swaps using the
   "covered once" bookkeeping (gain of the new site − loss of the old one +
-  the weight both cover that only the old one covered).
+  the weight both cover that only the old one covered), then a few rounds of
+  iterated local search (close a fifth of the sites at random, refill
+  greedily without them, swap again; keep the better set).
 - LSCP: greedy by newly covered rows, then drop redundant sites.
 - p-median: greedy add, then fast interchange (Whitaker 1983; Resende &
   Werneck 2004): with each row's nearest and second-nearest open site, the
@@ -42,6 +44,10 @@ from coverage.optimise.sites import Columns
 EPS = 1e-9
 #: Largest number of swaps; each is one pass over the matrix entries.
 MAX_SWAPS = 500
+#: MCLP iterated local search: at most this many perturbation rounds, and it stops
+#: after :data:`PERTURB_STALL` rounds in a row that found nothing better.
+PERTURB_ROUNDS = 40
+PERTURB_STALL = 12
 #: Matrix entries above which the p-center heuristic is farthest-first (one pass over
 #: the column indices per site) instead of the greedy-cover bisection (which builds
 #: the coverage matrix and its transpose at every radius).
@@ -160,8 +166,13 @@ def lscp_incumbent(problem: PlacementProblem, cols: Columns, radius: float
 
 
 def mclp_incumbent(problem: PlacementProblem, cols: Columns, radius: float, p: int,
-                   deadline: float | None = None) -> Incumbent | None:
-    """Greedy by uncovered weight, then best-improvement swaps."""
+                   deadline: float | None = None,
+                   perturb_rounds: int = PERTURB_ROUNDS) -> Incumbent | None:
+    """Greedy by uncovered weight, then best-improvement swaps.
+
+    Up to ``perturb_rounds`` rounds of iterated local search follow
+    (:func:`_mclp_perturb`; 0 for none), stopping early at ``deadline``.
+    """
     t0 = time.perf_counter()
     if not _supported(problem, cols):
         return None
@@ -181,6 +192,22 @@ def mclp_incumbent(problem: PlacementProblem, cols: Columns, radius: float, p: i
             break
         chosen[j] = True
         count[_rows_of(AT, j)] += 1
+    chosen, swaps = _mclp_swaps(A, AT, w, lim, chosen, count, deadline)
+    chosen, rounds, kicks = _mclp_perturb(A, AT, w, lim, chosen, base_count, deadline,
+                                          rounds=perturb_rounds)
+    mask = lim.base | chosen
+    fd, _ = nearest_open(problem.cost, mask)
+    method = f"greedy + {swaps} swaps"
+    if rounds:
+        method += f" + {rounds} perturbation rounds ({kicks} improved)"
+    return Incumbent(mask, float(w[fd <= radius].sum()), method, time.perf_counter() - t0)
+
+
+def _mclp_swaps(A: sparse.csr_array, AT: sparse.csr_array, w: np.ndarray, lim: _Limits,
+                chosen: np.ndarray, count: np.ndarray, deadline: float | None
+                ) -> tuple[np.ndarray, int]:
+    """Best-improvement (out, in) swaps until none gains; ``count`` is updated in place."""
+    chosen = chosen.copy()
     swaps = 0
     while swaps < MAX_SWAPS and chosen.any() and not _late(deadline):
         on = np.flatnonzero(chosen)
@@ -199,10 +226,68 @@ def mclp_incumbent(problem: PlacementProblem, cols: Columns, radius: float, p: i
         count[_rows_of(AT, j)] -= 1
         count[_rows_of(AT, k)] += 1
         swaps += 1
-    mask = lim.base | chosen
-    fd, _ = nearest_open(problem.cost, mask)
-    return Incumbent(mask, float(w[fd <= radius].sum()), f"greedy + {swaps} swaps",
-                     time.perf_counter() - t0)
+    return chosen, swaps
+
+
+def _mclp_perturb(A: sparse.csr_array, AT: sparse.csr_array, w: np.ndarray, lim: _Limits,
+                  chosen: np.ndarray, base_count: np.ndarray, deadline: float | None,
+                  rounds: int) -> tuple[np.ndarray, int, int]:
+    """Iterated local search: close a few random sites, refill greedily, swap again.
+
+    A swap-optimal set is often a poor local optimum (one swap at a time cannot
+    move two sites that cover for each other). Each round closes about a fifth
+    of the sites at random, reopens sites greedily by uncovered weight (ties
+    broken at random), runs the swaps, and keeps the result when it covers
+    more. It stops after ``rounds`` rounds, after :data:`PERTURB_STALL` rounds in
+    a row without a better set, or at ``deadline``. The random generator is
+    seeded, so the incumbent is reproducible. Returns the best set, the rounds
+    run and how many of them improved it.
+    """
+    if not chosen.any() or rounds <= 0:
+        return chosen, 0, 0
+    rng = np.random.default_rng(0)
+    tol = EPS * max(1.0, float(w.sum()))
+
+    def value(mask: np.ndarray) -> float:
+        return float(w[(base_count + A @ mask.astype(np.int64)) > 0].sum())
+
+    best, best_val = chosen, value(chosen)
+    done = improved = stall = 0
+    while done < rounds and stall < PERTURB_STALL and not _late(deadline):
+        done += 1
+        stall += 1
+        on = np.flatnonzero(best)
+        k = max(2, on.size // 5)
+        trial = best.copy()
+        if done % 2:
+            out = rng.choice(on, size=min(k, on.size), replace=False)
+        else:
+            # A neighbourhood: one site and the open sites sharing most demand with it.
+            a = int(rng.choice(on))
+            shared = AT[on] @ A[:, [a]].toarray().ravel()
+            out = on[np.argsort(-shared, kind="stable")[:min(k, on.size)]]
+        trial[out] = False
+        count = base_count + A @ trial.astype(np.int64)
+        while True:
+            # The closed sites may not come straight back (the swaps may reopen them).
+            can = lim.addable(trial)
+            can[out] = False
+            if not can.any():
+                break
+            gain = AT @ (w * (count == 0))
+            gain = np.where(can, gain * (1.0 + 1e-3 * rng.random(gain.size)), -1.0)
+            j = int(np.argmax(gain))
+            if gain[j] <= 0:
+                break
+            trial[j] = True
+            count[_rows_of(AT, j)] += 1
+        trial, _ = _mclp_swaps(A, AT, w, lim, trial, count, deadline)
+        val = value(trial)
+        if val > best_val + tol and lim.ok(trial):
+            best, best_val = trial, val
+            improved += 1
+            stall = 0
+    return best, done, improved
 
 
 def _best_swap(profit: np.ndarray, on: np.ndarray, chosen: np.ndarray, lim: _Limits,

@@ -13,6 +13,7 @@ from coverage.optimise.arrays import (
     ArrayModel,
     add_cut_rows,
     cover_matrix,
+    covering_highs_options,
     site_columns,
     site_rows,
     take_rows,
@@ -106,6 +107,8 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
 
     def build_arrays(cuts: list) -> Built:
         model = ArrayModel("mclp", pulp.LpMaximize)
+        if not checking:
+            model.highs_options = covering_highs_options(strong_start=incumbent is not None)
         n_var = np.diff(rows.indptr)
         scoring = rows.weight > 0
         # A row only one site can cover scores exactly when that site opens: its weight
