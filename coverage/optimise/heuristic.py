@@ -35,7 +35,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from coverage.optimise.matrix import nearest_open, nearest_two, row_of_entries, within
+from coverage.optimise.matrix import (
+    group_identical_rows,
+    nearest_open,
+    nearest_two,
+    row_of_entries,
+    within,
+)
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.served import first_due, nearest_available
 from coverage.optimise.sites import Columns
@@ -46,8 +52,13 @@ EPS = 1e-9
 MAX_SWAPS = 500
 #: MCLP iterated local search: at most this many perturbation rounds, and it stops
 #: after :data:`PERTURB_STALL` rounds in a row that found nothing better.
-PERTURB_ROUNDS = 40
-PERTURB_STALL = 12
+PERTURB_ROUNDS = 100
+PERTURB_STALL = 30
+#: ... and it stops after max(PERTURB_MIN_S, PERTURB_FACTOR × the greedy + swap time).
+PERTURB_MIN_S = 1.5
+PERTURB_FACTOR = 3.0
+#: Relative random noise on the refill's gains, so that refills differ from round to round.
+PERTURB_NOISE = 0.05
 #: Matrix entries above which the p-center heuristic is farthest-first (one pass over
 #: the column indices per site) instead of the greedy-cover bisection (which builds
 #: the coverage matrix and its transpose at every radius).
@@ -177,8 +188,8 @@ def mclp_incumbent(problem: PlacementProblem, cols: Columns, radius: float, p: i
     if not _supported(problem, cols):
         return None
     lim = _Limits(problem, cols, p)
-    A, AT, base_count = _cover_parts(problem, radius, lim)
-    w = problem.weights
+    A, AT, w = _open_rows(problem, radius, lim)
+    base_count = np.zeros(w.size, dtype=np.int64)
     chosen = np.zeros(lim.pool.size, dtype=bool)
     count = base_count.copy()
     while True:
@@ -193,14 +204,39 @@ def mclp_incumbent(problem: PlacementProblem, cols: Columns, radius: float, p: i
         chosen[j] = True
         count[_rows_of(AT, j)] += 1
     chosen, swaps = _mclp_swaps(A, AT, w, lim, chosen, count, deadline)
-    chosen, rounds, kicks = _mclp_perturb(A, AT, w, lim, chosen, base_count, deadline,
+    # The perturbation rounds get a few times what greedy + swaps took (at least
+    # PERTURB_MIN_S), so that they stay a small share of the run at any size.
+    spent = time.perf_counter() - t0
+    stop = t0 + spent + max(PERTURB_MIN_S, PERTURB_FACTOR * spent)
+    chosen, rounds, kicks = _mclp_perturb(A, AT, w, lim, chosen, base_count,
+                                          stop if deadline is None else min(stop, deadline),
                                           rounds=perturb_rounds)
     mask = lim.base | chosen
     fd, _ = nearest_open(problem.cost, mask)
     method = f"greedy + {swaps} swaps"
     if rounds:
         method += f" + {rounds} perturbation rounds ({kicks} improved)"
-    return Incumbent(mask, float(w[fd <= radius].sum()), method, time.perf_counter() - t0)
+    return Incumbent(mask, float(problem.weights[fd <= radius].sum()), method,
+                     time.perf_counter() - t0)
+
+
+def _open_rows(problem: PlacementProblem, radius: float, lim: _Limits
+               ) -> tuple[sparse.csr_array, sparse.csr_array, np.ndarray]:
+    """Coverage rows the new sites decide: ``A``, its transpose and the row weights.
+
+    Rows the fixed stations already cover, and rows of zero weight, cannot
+    change the covered weight, so they are left out; rows with the same
+    covering sites act as one, with their weights summed (the swaps and
+    perturbation rounds run on far fewer rows). Objectives are recomputed on
+    the full matrix by the caller.
+    """
+    A, _, base_count = _cover_parts(problem, radius, lim)
+    keep = np.flatnonzero((base_count == 0) & (problem.weights > 0))
+    A = sparse.csr_array(A[keep])
+    group, first = group_identical_rows(A.indptr, A.indices)
+    w = np.bincount(group, weights=problem.weights[keep], minlength=first.size)
+    A = sparse.csr_array(A[first])
+    return A, sparse.csr_array(A.T), w
 
 
 def _mclp_swaps(A: sparse.csr_array, AT: sparse.csr_array, w: np.ndarray, lim: _Limits,
@@ -275,7 +311,7 @@ def _mclp_perturb(A: sparse.csr_array, AT: sparse.csr_array, w: np.ndarray, lim:
             if not can.any():
                 break
             gain = AT @ (w * (count == 0))
-            gain = np.where(can, gain * (1.0 + 1e-3 * rng.random(gain.size)), -1.0)
+            gain = np.where(can, gain * (1.0 + PERTURB_NOISE * rng.random(gain.size)), -1.0)
             j = int(np.argmax(gain))
             if gain[j] <= 0:
                 break
@@ -452,3 +488,4 @@ def _farthest_first(C: sparse.csr_array, lim: _Limits, t0: float) -> Incumbent |
         return None
     return Incumbent(lim.base | chosen, float(d[reach].max(initial=0.0)), "farthest-first",
                      time.perf_counter() - t0)
+
