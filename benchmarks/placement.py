@@ -188,6 +188,11 @@ def compare(name: str, model: str, problem: PlacementProblem, p: int, args,
               + (f"; spopt/ours-pulp total {out['speedup_total_pulp_build']:.1f}x"
                  if "speedup_total_pulp_build" in out else "")
               + " (target for MCLP: >= 10x, proven optimal)" * (model == "mclp"))
+    for r in rows:
+        inc = (r.get("details") or {}).get("heuristic")
+        if inc:
+            print(f"  {r['impl']} incumbent before the solver: {inc['objective']:.6g} "
+                  f"({inc['method']}, {inc['seconds']:.2f} s)")
     print(f"  load average {' '.join(f'{v:.1f}' for v in out['load_average'])} on "
           f"{os.cpu_count()} cores (wall times on a shared machine)")
     return out
