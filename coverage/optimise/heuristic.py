@@ -189,9 +189,8 @@ def mclp_incumbent(problem: PlacementProblem, cols: Columns, radius: float, p: i
         return None
     lim = _Limits(problem, cols, p)
     A, AT, w = _open_rows(problem, radius, lim)
-    base_count = np.zeros(w.size, dtype=np.int64)
     chosen = np.zeros(lim.pool.size, dtype=bool)
-    count = base_count.copy()
+    count = np.zeros(w.size, dtype=np.int64)  # open new sites covering each row
     while True:
         gain = AT @ (w * (count == 0))
         can = lim.addable(chosen)
@@ -208,7 +207,7 @@ def mclp_incumbent(problem: PlacementProblem, cols: Columns, radius: float, p: i
     # PERTURB_MIN_S), so that they stay a small share of the run at any size.
     spent = time.perf_counter() - t0
     stop = t0 + spent + max(PERTURB_MIN_S, PERTURB_FACTOR * spent)
-    chosen, rounds, kicks = _mclp_perturb(A, AT, w, lim, chosen, base_count,
+    chosen, rounds, kicks = _mclp_perturb(A, AT, w, lim, chosen,
                                           stop if deadline is None else min(stop, deadline),
                                           rounds=perturb_rounds)
     mask = lim.base | chosen
@@ -266,15 +265,17 @@ def _mclp_swaps(A: sparse.csr_array, AT: sparse.csr_array, w: np.ndarray, lim: _
 
 
 def _mclp_perturb(A: sparse.csr_array, AT: sparse.csr_array, w: np.ndarray, lim: _Limits,
-                  chosen: np.ndarray, base_count: np.ndarray, deadline: float | None,
-                  rounds: int) -> tuple[np.ndarray, int, int]:
-    """Iterated local search: close a few random sites, refill greedily, swap again.
+                  chosen: np.ndarray, deadline: float | None, rounds: int
+                  ) -> tuple[np.ndarray, int, int]:
+    """Iterated local search: close a few sites, refill greedily without them, swap again.
 
     A swap-optimal set is often a poor local optimum (one swap at a time cannot
     move two sites that cover for each other). Each round closes about a fifth
-    of the sites at random, reopens sites greedily by uncovered weight (ties
-    broken at random), runs the swaps, and keeps the result when it covers
-    more. It stops after ``rounds`` rounds, after :data:`PERTURB_STALL` rounds in
+    of the open sites — in odd rounds at random, in even rounds one random site
+    and the open sites sharing most demand with it — reopens sites greedily by
+    uncovered weight (with :data:`PERTURB_NOISE` relative noise, the closed
+    ones excluded), runs the swaps, and keeps the result when it covers more.
+    ``A`` holds the rows the new sites decide (:func:`_open_rows`). It stops after ``rounds`` rounds, after :data:`PERTURB_STALL` rounds in
     a row without a better set, or at ``deadline``. The random generator is
     seeded, so the incumbent is reproducible. Returns the best set, the rounds
     run and how many of them improved it.
@@ -285,7 +286,7 @@ def _mclp_perturb(A: sparse.csr_array, AT: sparse.csr_array, w: np.ndarray, lim:
     tol = EPS * max(1.0, float(w.sum()))
 
     def value(mask: np.ndarray) -> float:
-        return float(w[(base_count + A @ mask.astype(np.int64)) > 0].sum())
+        return float(w[(A @ mask.astype(np.int64)) > 0].sum())
 
     best, best_val = chosen, value(chosen)
     done = improved = stall = 0
@@ -303,7 +304,7 @@ def _mclp_perturb(A: sparse.csr_array, AT: sparse.csr_array, w: np.ndarray, lim:
             shared = AT[on] @ A[:, [a]].toarray().ravel()
             out = on[np.argsort(-shared, kind="stable")[:min(k, on.size)]]
         trial[out] = False
-        count = base_count + A @ trial.astype(np.int64)
+        count = A @ trial.astype(np.int64)
         while True:
             # The closed sites may not come straight back (the swaps may reopen them).
             can = lim.addable(trial)
@@ -488,4 +489,3 @@ def _farthest_first(C: sparse.csr_array, lim: _Limits, t0: float) -> Incumbent |
         return None
     return Incumbent(lim.base | chosen, float(d[reach].max(initial=0.0)), "farthest-first",
                      time.perf_counter() - t0)
-
