@@ -9,6 +9,7 @@ import numpy as np
 import pulp
 from scipy import sparse
 
+from coverage.optimise import backend, setsearch
 from coverage.optimise.arrays import (
     ArrayModel,
     add_cut_rows,
@@ -30,6 +31,7 @@ from coverage.optimise.runner import (
     Clock,
     finish,
     initial_cuts,
+    placement,
     precheck_failure,
     rules_active,
     run_rounds,
@@ -101,6 +103,21 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         if incumbent is not None and checking:
             incumbent = refill_under_rules(problem, incumbent, check, radius, p, covered,
                                            deadline=clock.deadline(0.4))
+    cuts = initial_cuts(problem, clock) if checking else []
+    known_bound = None
+    if checking and setsearch.applies(problem, classify(problem)):
+        t0 = time.perf_counter()
+        found = setsearch.search_sets(problem, classify(problem), radius, p, check,
+                                      incumbent=incumbent, cuts=cuts,
+                                      deadline=clock.deadline(1.0))
+        clock.solve_s += time.perf_counter() - t0
+        details["set_search"] = found.as_dict()
+        if found.proven or found.stopped == "time limit":
+            return _search_result(problem, found, incumbent, options=options, clock=clock,
+                                  uncoverable=rows.uncoverable, presolve=rows.report,
+                                  details=details, covered=covered)
+        # Too many sets for the search: the MILP loop takes over with its cuts and bound.
+        known_bound = found.bound
     R = sparse.csr_array((np.ones(rows.indices.size), rows.indices, rows.indptr),
                          shape=(rows.n_rows, problem.n_candidates))
 
@@ -148,8 +165,8 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         return Built(lp, x, cols, constant=rows.settled_weight,
                      impossible=add_cuts(lp, x, cols, cuts), aux_start=aux_start)
 
-    state = run_rounds(problem, build_arrays if build == "arrays" else build_pulp, options, clock, check, initial_cuts(problem, clock),
-                       max_cut_rounds, incumbent)
+    state = run_rounds(problem, build_arrays if build == "arrays" else build_pulp, options, clock,
+                       check, cuts, max_cut_rounds, incumbent, bound=known_bound)
     details["build"] = build
     result = finish(
         problem, model="mclp", method=method, options=options, clock=clock, state=state,
@@ -160,6 +177,62 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         return result
     return replace(result, details={**result.details,
                                     "covered_share": result.objective / total})
+
+
+def _search_result(problem: PlacementProblem, found: setsearch.SearchOutcome,
+                   incumbent: Incumbent | None, *, options: SolveOptions, clock: Clock,
+                   uncoverable: np.ndarray, presolve: dict, details: dict, covered
+                   ) -> PlacementResult:
+    """The answer of a set search that proved its result or ran out of time.
+
+    The objective is recomputed from the open sites; if it disagrees with the
+    search's value the result is an ``error``, never a silently wrong answer.
+    """
+    total = details["total_weight"]
+    common = dict(model="mclp", solver="best-first set search (no MILP needed)",
+                  method="set-search+lazy-cuts", solve_s=clock.solve_s, build_s=clock.build_s,
+                  uncoverable=uncoverable, presolve=presolve)
+    n = found.sets_checked
+    if found.mask is None:
+        if found.proven:
+            why = found.example[0].message if found.example else "every site set breaks them"
+            return PlacementResult(
+                status="infeasible", details=details,
+                message=(f"the district rules cannot all hold: no set of at most {details['p']} "
+                         f"new sites obeys them ({n} sets checked, the rest ruled out by the "
+                         f"rules' cuts), e.g. {why}"), **common)
+        return PlacementResult(
+            status="error", bound=found.bound, details=details,
+            message=(f"no rule-abiding solution found within the time limit of "
+                     f"{options.time_limit:g} s ({n} sets checked); raise the time limit"),
+            **common)
+    objective = covered(found.mask)
+    if found.value is not None and abs(objective - found.value) > 1e-6 * max(1.0, objective):
+        return placement(
+            problem, found.mask, status="error", objective=objective, bound=found.bound,
+            details=details,
+            message=(f"internal check failed: the sites' recomputed coverage {objective:g} "
+                     f"differs from the set search's {found.value:g}; please report this "
+                     "instance"), **common)
+    source = "set search" if found.found_by_search else "heuristic"
+    details = {**details, "solution_from": source,
+               "covered_share": objective / total if total else None}
+    if incumbent is not None:
+        details["heuristic"] = {"method": incumbent.method, "objective": incumbent.objective,
+                                "seconds": round(incumbent.seconds, 3)}
+    bound = max(found.bound, objective) if found.bound is not None else None
+    gap = None if bound is None else backend.relative_gap(objective, bound)
+    if found.proven:
+        message = (f"proven optimal by best-first search over site sets ({n} sets checked "
+                   f"against the rules, {found.expanded} subtrees bounded)")
+        return placement(problem, found.mask, status="optimal", objective=objective,
+                         bound=objective, gap=0.0, message=message, details=details, **common)
+    message = backend.incumbent_message(
+        f"time limit reached during the set search; best solution found is the {source}'s",
+        gap)
+    return placement(problem, found.mask, status="feasible" if gap else "optimal",
+                     objective=objective, bound=bound, gap=gap, message=message,
+                     details=details, **common)
 
 
 def refill_under_rules(problem: PlacementProblem, incumbent: Incumbent, check: Check | None,
