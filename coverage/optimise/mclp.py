@@ -195,7 +195,8 @@ def _search_result(problem: PlacementProblem, found: setsearch.SearchOutcome,
     n = found.sets_checked
     if found.mask is None:
         if found.proven:
-            why = found.example[0].message if found.example else "every site set breaks them"
+            why = (found.example[0].message if found.example else found.root_reason
+                   or "every site set breaks one of the rules' cuts")
             return PlacementResult(
                 status="infeasible", details=details,
                 message=(f"the district rules cannot all hold: no set of at most {details['p']} "

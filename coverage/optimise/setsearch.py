@@ -91,14 +91,17 @@ class SearchOutcome:
     rule_checks: int = 0
     expanded: int = 0
     check_s: float = 0.0
+    seconds: float = 0.0
     cuts: list[Cut] = field(default_factory=list)
     example: list[Violation] = field(default_factory=list)
+    root_reason: str | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready summary for ``result.details``."""
         return {"proven": self.proven, "stopped": self.stopped, "expanded": self.expanded,
                 "sets_checked": self.sets_checked, "rule_checks": self.rule_checks,
-                "cuts": len(self.cuts), "rule_check_s": round(self.check_s, 3)}
+                "cuts": len(self.cuts), "rule_check_s": round(self.check_s, 3),
+                "seconds": round(self.seconds, 3)}
 
 
 def applies(problem: PlacementProblem, cols: Columns) -> bool:
@@ -113,6 +116,7 @@ class _CutTable:
         self.pos_of, self.const_open, self.n = pos_of, const_open, n
         self.rows: list[np.ndarray] = []
         self.rhs_list: list[float] = []
+        self.reasons: list[str] = []
         self._dirty = True
 
     def add(self, cut: Cut) -> None:
@@ -125,6 +129,7 @@ class _CutTable:
                 rhs -= c
         self.rows.append(row)
         self.rhs_list.append(rhs)
+        self.reasons.append(cut.reason)
         self._dirty = True
 
     def _refresh(self) -> None:
@@ -144,6 +149,13 @@ class _CutTable:
     def holds(self, S: tuple[int, ...]) -> bool:
         """Whether the set ``S`` (positions) meets every cut."""
         return not self.rows or bool((self.lhs(S) >= self.rhs).all())
+
+    def broken(self, S: tuple[int, ...]) -> str | None:
+        """The reason of a cut ``S`` breaks, or None."""
+        if not self.rows:
+            return None
+        bad = np.flatnonzero(self.lhs(S) < self.rhs)
+        return self.reasons[bad[0]] if bad.size else None
 
     def lhs(self, S: tuple[int, ...]) -> np.ndarray:
         self._refresh()
@@ -188,7 +200,7 @@ def _top_after(g: np.ndarray, r: int) -> np.ndarray:
 def search_sets(problem: PlacementProblem, cols: Columns, radius: float, p: int,
                 check: Check | None, *, incumbent: Incumbent | None = None,
                 cuts: list[Cut] | None = None, deadline: float | None = None,
-                max_queue: int = MAX_QUEUE) -> SearchOutcome:
+                max_queue: int | None = None) -> SearchOutcome:
     """Best rule-abiding set of at most ``p`` new sites by covered weight (see the module).
 
     Parameters
@@ -210,9 +222,12 @@ def search_sets(problem: PlacementProblem, cols: Columns, radius: float, p: int,
         the cut of every violation the search meets.
     deadline : float, optional
         ``time.perf_counter()`` value to stop at.
-    max_queue : int
-        Queue size at which the search stops (``stopped="search limit"``).
+    max_queue : int, optional
+        Queue size at which the search stops (``stopped="search limit"``);
+        default :data:`MAX_QUEUE`.
     """
+    max_queue = MAX_QUEUE if max_queue is None else max_queue
+    t_start = time.perf_counter()
     t_check = 0.0
     cuts = [] if cuts is None else cuts
     var = np.flatnonzero(cols.var & cols.new)
@@ -277,7 +292,9 @@ def search_sets(problem: PlacementProblem, cols: Columns, radius: float, p: int,
         seq += 1
         heapq.heappush(queue, (-key, seq, subtree, S))
 
-    if k >= 0 and table.holds(()) and f0 > inc_value + tol:
+    # Why the sites open in every solution alone break the rules, if they do.
+    out.root_reason = table.broken(())
+    if k >= 0 and out.root_reason is None and f0 > inc_value + tol:
         push(f0, (), False)
     if k >= 1:
         push(f0 + float(np.sort(g0)[::-1][:k].sum()), (), True)
@@ -306,7 +323,7 @@ def search_sets(problem: PlacementProblem, cols: Columns, radius: float, p: int,
             if not found:
                 out.mask, out.value, out.bound = mask, key, key
                 out.proven = out.found_by_search = True
-                out.check_s = t_check
+                out.check_s, out.seconds = t_check, time.perf_counter() - t_start
                 return out
             if not out.example:
                 out.example = list(found)
@@ -332,7 +349,7 @@ def search_sets(problem: PlacementProblem, cols: Columns, radius: float, p: int,
             sub_ok &= adm & (ub > inc_value + tol)
             for i in np.flatnonzero(sub_ok):
                 push(float(ub[i]), S + (first + int(i),), True)
-    out.check_s = t_check
+    out.check_s, out.seconds = t_check, time.perf_counter() - t_start
     if queue:
         top = -queue[0][0]
         out.bound = max(top, inc_value) if np.isfinite(inc_value) else top
