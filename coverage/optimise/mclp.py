@@ -58,6 +58,12 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
     cover i), 0 ≤ zᵢ ≤ 1, Σ new xⱼ ≤ p. The z are continuous: at an optimum each
     equals min(1, coverage count), which is integral once x is.
 
+    With district rules on (and no closable stations), a best-first search over
+    site sets with submodular bounds (:mod:`coverage.optimise.setsearch`) runs
+    first: it proves small-p instances without a MILP (``method`` is then
+    ``"set-search+lazy-cuts"``). When its queue limit or half the time limit
+    stops it, the lazy-cut MILP loop takes over with its cuts and its bound.
+
     Parameters
     ----------
     problem : PlacementProblem
@@ -109,14 +115,16 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         t0 = time.perf_counter()
         found = setsearch.search_sets(problem, classify(problem), radius, p, check,
                                       incumbent=incumbent, cuts=cuts,
-                                      deadline=clock.deadline(1.0))
+                                      deadline=clock.deadline(0.5))
         clock.solve_s += time.perf_counter() - t0
         details["set_search"] = found.as_dict()
-        if found.proven or found.stopped == "time limit":
+        left = clock.remaining()
+        if found.proven or (left is not None and left <= 0):
             return _search_result(problem, found, incumbent, options=options, clock=clock,
                                   uncoverable=rows.uncoverable, presolve=rows.report,
                                   details=details, covered=covered)
-        # Too many sets for the search: the MILP loop takes over with its cuts and bound.
+        # Too many sets for the search (its queue limit, or half the time limit): the MILP
+        # loop takes over with the search's cuts, and its bound stays valid.
         known_bound = found.bound
     R = sparse.csr_array((np.ones(rows.indices.size), rows.indices, rows.indptr),
                          shape=(rows.n_rows, problem.n_candidates))
