@@ -243,3 +243,15 @@ def test_sets_of_every_size_are_searched(seed):
     res = mclp(prob, 3, check=at_most_one)
     assert_matches(inst, res, ref, 3)
     assert len(res.chosen) <= 1
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 5])
+@pytest.mark.parametrize("flags", ["f", "fs", "fbtoc"])
+def test_search_without_the_cut_table_is_still_exact(seed, flags, monkeypatch):
+    """The cut table only skips checks: with it full from the start, every set is checked."""
+    monkeypatch.setattr(setsearch, "MAX_TABLE_ENTRIES", 0)
+    inst, rule = synthetic_area_instance(seed, flags)
+    prob = PlacementProblem.from_cost_matrix(**inst, **rule)
+    res = mclp(prob, 3)
+    assert res.method == "set-search+lazy-cuts"
+    assert_matches(inst, res, reference(inst, "mclp", 3, area_ok=rule_ok(inst, rule)), 3)

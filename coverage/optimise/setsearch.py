@@ -67,7 +67,11 @@ from coverage.optimise.sites import Columns, Cut
 
 #: Most queue entries the search holds before it hands over to the MILP (memory guard:
 #: about 150 bytes each).
-MAX_QUEUE = 2_000_000
+MAX_QUEUE = 1_000_000
+#: Most entries of the dense cut table (cuts × columns, 8 bytes each, three copies at a
+#: time). Past it, later cuts are not used to skip sets: every set is still checked
+#: against the rules, so the search stays exact, only slower.
+MAX_TABLE_ENTRIES = 4_000_000
 
 
 @dataclass
@@ -120,6 +124,8 @@ class _CutTable:
         self._dirty = True
 
     def add(self, cut: Cut) -> None:
+        if (len(self.rows) + 1) * self.n > MAX_TABLE_ENTRIES:
+            return
         row = np.zeros(self.n)
         rhs = cut.rhs
         for j, c in cut.coef:
