@@ -92,7 +92,6 @@ class SearchOutcome:
     stopped: str = ""
     found_by_search: bool = False
     sets_checked: int = 0
-    rule_checks: int = 0
     expanded: int = 0
     check_s: float = 0.0
     seconds: float = 0.0
@@ -103,7 +102,7 @@ class SearchOutcome:
     def as_dict(self) -> dict:
         """JSON-ready summary for ``result.details``."""
         return {"proven": self.proven, "stopped": self.stopped, "expanded": self.expanded,
-                "sets_checked": self.sets_checked, "rule_checks": self.rule_checks,
+                "sets_checked": self.sets_checked,
                 "cuts": len(self.cuts), "rule_check_s": round(self.check_s, 3),
                 "seconds": round(self.seconds, 3)}
 
@@ -302,8 +301,9 @@ def search_sets(problem: PlacementProblem, cols: Columns, radius: float, p: int,
     out.root_reason = table.broken(())
     if k >= 0 and out.root_reason is None and f0 > inc_value + tol:
         push(f0, (), False)
-    if k >= 1:
-        push(f0 + float(np.sort(g0)[::-1][:k].sum()), (), True)
+    root_bound = f0 + float(np.sort(g0)[::-1][:k].sum())
+    if k >= 1 and root_bound > inc_value + tol:
+        push(root_bound, (), True)
     while queue:
         if deadline is not None and time.perf_counter() > deadline:
             out.stopped = "time limit"
@@ -325,7 +325,6 @@ def search_sets(problem: PlacementProblem, cols: Columns, radius: float, p: int,
             t0 = time.perf_counter()
             found = violations(problem, mask, check)
             t_check += time.perf_counter() - t0
-            out.rule_checks += 1
             if not found:
                 out.mask, out.value, out.bound = mask, key, key
                 out.proven = out.found_by_search = True
