@@ -22,9 +22,15 @@ from test_optimise_models import (
     synthetic_instance,
 )
 
-from coverage.optimise import PlacementProblem, area_violations, district_areas, mclp, pcenter
+from coverage.optimise import (
+    PlacementProblem,
+    area_violations,
+    district_areas,
+    mclp,
+    pcenter,
+    setsearch,
+)
 from coverage.optimise import runner as runner_mod
-from coverage.optimise import setsearch
 from coverage.optimise.rules import cut_for, seed_cuts
 from coverage.optimise.sites import classify
 

@@ -255,3 +255,18 @@ def test_search_without_the_cut_table_is_still_exact(seed, flags, monkeypatch):
     res = mclp(prob, 3)
     assert res.method == "set-search+lazy-cuts"
     assert_matches(inst, res, reference(inst, "mclp", 3, area_ok=rule_ok(inst, rule)), 3)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("flags", ["f", "fs"])
+def test_breaks_rules_agrees_with_violations_on_every_set(seed, flags):
+    from coverage.optimise.rules import breaks_rules, violations
+
+    inst, rule = synthetic_area_instance(seed, flags)
+    prob = PlacementProblem.from_cost_matrix(**inst, **rule)
+    bad, check_for = odd_rule(M)
+    check = check_for(set(inst["fixed"]))
+    for bits in itertools.product((False, True), repeat=M):
+        mask = np.array(bits)
+        assert breaks_rules(prob, mask, check) == bool(violations(prob, mask, check))
+        assert breaks_rules(prob, mask, None) == (not rule_ok(inst, rule)(mask))

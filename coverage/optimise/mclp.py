@@ -25,7 +25,7 @@ from coverage.optimise.matrix import nearest_open
 from coverage.optimise.presolve import PresolveOptions, cover_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
-from coverage.optimise.rules import Check, violations
+from coverage.optimise.rules import Check, breaks_rules
 from coverage.optimise.runner import (
     Built,
     Clock,
@@ -275,7 +275,7 @@ def refill_under_rules(problem: PlacementProblem, incumbent: Incumbent, check: C
                 break
             trial = mask.copy()
             trial[j] = True
-            if violations(problem, trial, check):
+            if breaks_rules(problem, trial, check):
                 refused[j] = True
                 continue
             mask, added, opened = trial, added + 1, True
