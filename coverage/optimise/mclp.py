@@ -106,12 +106,10 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         incumbent = usable_incumbent(problem, mclp_incumbent(
             problem, classify(problem), radius, p, deadline=clock.deadline(0.25)), check, clock,
             covered)
-        if incumbent is not None and checking:
-            incumbent = refill_under_rules(problem, incumbent, check, radius, p, covered,
-                                           deadline=clock.deadline(0.4))
     cuts = initial_cuts(problem, clock) if checking else []
     known_bound = None
-    if checking and setsearch.applies(problem, classify(problem)):
+    searching = checking and setsearch.applies(problem, classify(problem))
+    if searching:
         t0 = time.perf_counter()
         found = setsearch.search_sets(problem, classify(problem), radius, p, check,
                                       incumbent=incumbent, cuts=cuts,
@@ -126,6 +124,12 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         # Too many sets for the search (its queue limit, or half the time limit): the MILP
         # loop takes over with the search's cuts, and its bound stays valid.
         known_bound = found.bound
+    if incumbent is not None and checking:
+        # After the search, which rarely needs it: the MILP's start, and the answer at a
+        # time limit.
+        with clock.building():
+            incumbent = refill_under_rules(problem, incumbent, check, radius, p, covered,
+                                           deadline=clock.deadline(0.6 if searching else 0.4))
     R = sparse.csr_array((np.ones(rows.indices.size), rows.indices, rows.indptr),
                          shape=(rows.n_rows, problem.n_candidates))
 
