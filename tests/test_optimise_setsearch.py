@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 import shapely
-from test_optimise_models import T, assert_matches, reference
+from test_optimise_models import T, admissible_sets, assert_matches, reference
 from test_optimise_rules import M, rule_ok, synthetic_area_instance
 
 from coverage.optimise import PlacementProblem, SolveOptions, Violation, mclp, setsearch
@@ -270,3 +270,35 @@ def test_breaks_rules_agrees_with_violations_on_every_set(seed, flags):
         mask = np.array(bits)
         assert breaks_rules(prob, mask, check) == bool(violations(prob, mask, check))
         assert breaks_rules(prob, mask, None) == (not rule_ok(inst, rule)(mask))
+
+
+@pytest.mark.parametrize("seed", range(1, 7))
+@pytest.mark.parametrize("flags", ["f", "fo", "fb", "ft"])
+def test_swaps_under_the_rules_keep_every_rule_and_never_cover_less(seed, flags):
+    """Checked independently: rule-abiding (dense NumPy), within the site options, no worse,
+    and no single swap that keeps the rules improves the result any further."""
+    from coverage.optimise.heuristic import _Limits
+    from coverage.optimise.mclp import swap_under_rules
+
+    inst, rule = synthetic_area_instance(seed, flags)
+    prob = PlacementProblem.from_cost_matrix(**inst, **rule)
+    ok = rule_ok(inst, rule)
+    D = inst["cost"]
+
+    def covered(mask):
+        return float(inst["weights"][(np.where(mask[None, :], D, np.inf) <= T).any(axis=1)].sum())
+
+    lim = _Limits(prob, classify(prob), 3)
+    start = None
+    for mk in admissible_sets(inst, 3):  # the worst rule-abiding set with 3 new sites or fewer
+        if ok(mk) and (start is None or covered(mk) < covered(start)):
+            start = mk
+    out = swap_under_rules(prob, Incumbent(start, covered(start), "worst"), None, T, 3, covered)
+    assert ok(out.mask) and lim.ok(out.mask & lim.pool)
+    assert out.objective == pytest.approx(covered(out.mask)) and out.objective >= covered(start)
+    for s, j in itertools.product(np.flatnonzero(out.mask & lim.pool),
+                                  np.flatnonzero(lim.pool & ~out.mask)):
+        trial = out.mask.copy()
+        trial[s], trial[j] = False, True
+        if ok(trial) and lim.ok(trial & lim.pool):
+            assert covered(trial) <= out.objective + 1e-9
