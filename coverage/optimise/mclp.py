@@ -203,7 +203,7 @@ def _search_result(problem: PlacementProblem, found: setsearch.SearchOutcome,
     search's value the result is an ``error``, never a silently wrong answer.
     """
     total = details["total_weight"]
-    common = dict(model="mclp", solver="best-first set search (no MILP needed)",
+    common = dict(model="mclp", solver="best-first set search (no MILP)",
                   method="set-search+lazy-cuts", solve_s=clock.solve_s, build_s=clock.build_s,
                   uncoverable=uncoverable, presolve=presolve)
     n = found.sets_checked
