@@ -14,8 +14,9 @@ on the final answer with the network-Voronoi districts:
   are knapsack covers on the land each other site would take from the violating
   one, seeded before the first solve, so Yuzhong settles in one round.
 - **adjacency**: a 小型站's district must border the district of a full station
-  (一级/二级/特勤). Checked geometrically on the dissolved districts by a callback;
-  a violating set of open sites is cut off (no-good cut) and the model re-solved.
+  (一级/二级/特勤). Checked by a callback on the graph of touching demand cells
+  (the same answer as on the dissolved districts); a violation is cut off by a
+  cut on its *blockers* (see :func:`_adjacency_check`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from scipy import sparse
 
 from coverage.assess import Assessment, DemandSet, assess
 from coverage.assess.demand import snap_layer
-from coverage.assess.districts import dissolve_cells
 from coverage.candidates import network_candidates
 from coverage.engine import RoadIndex, Snap, build_index, snap_points, travel_time_matrix
 from coverage.errors import InputError
@@ -537,6 +537,12 @@ def _adjacency_check(problem: PlacementProblem, demand: DemandSet):
     it, whatever else opens; so one of them must close. The cut
     ``open[s] <= Σ (1 − open[blockers])`` is much stronger than the no-good
     cut it replaces (opening sites can never repair the rule).
+
+    The rule is read on the graph of cells within ``_TOUCH_M`` of each other,
+    built once: two dissolved districts lie within ``_TOUCH_M`` exactly when
+    one of their cells does, so a check costs one closest assignment and one
+    sparse product (milliseconds on Yuzhong's 30,000 land cells, where
+    dissolving the districts took 0.13 s a check).
     """
     full = np.array([STATION_TYPES[t].is_full if t in STATION_TYPES else True for t in problem.site_types])
     cells = demand.cells
@@ -559,31 +565,40 @@ def _adjacency_check(problem: PlacementProblem, demand: DemandSet):
         cf, cs = const_fd[rows], const_site[rows]
         return rows[(t < cf) | ((t == cf) & (s < np.where(cs < 0, problem.n_candidates, cs)))]
 
+    solid_row = np.zeros(n, dtype=bool)
+    solid_row[solid] = True
+
     def check(open_cols: np.ndarray) -> list[Violation]:
         mask = np.zeros(problem.n_candidates, dtype=bool)
         mask[open_cols] = True
         _, site = nearest_open(problem.cost, mask)
-        polygons = dict(zip(open_cols, dissolve_cells(demand.cells, site, list(open_cols)), strict=True))
-        full_union = shapely.union_all([polygons[c] for c in open_cols if full[c]])
+        # Two dissolved districts lie within _TOUCH_M of each other exactly when a cell of
+        # one does of a cell of the other (the distance between unions is the least distance
+        # between their members), so the rule is read off the cell graph, no polygons.
+        owned = solid_row & (site >= 0)
+        by_full = owned & full[np.maximum(site, 0)]
+        next_to_full = owned & (touch @ by_full.astype(np.int32) > 0)
+        m = problem.n_candidates
+        has_land = np.bincount(site[owned], minlength=m) > 0
+        borders = np.bincount(site[next_to_full], minlength=m) > 0
         out = []
         for c in open_cols:
-            if full[c]:
+            if full[c] or (has_land[c] and borders[c]):
                 continue
-            if shapely.is_empty(polygons[c]) or not shapely.dwithin(polygons[c], full_union, _TOUCH_M):
-                owners = site[could_own(int(c))]
-                near = site[touch[np.flatnonzero(site == c)].indices] if (site == c).any() else site[:0]
-                near = near[(near >= 0) & ~full[np.maximum(near, 0)]]
-                blockers = np.union1d(owners[owners >= 0], near)
-                blockers = blockers[(blockers != c) & cols.var[blockers]]
-                out.append(
-                    Violation(
-                        rule="adjacency",
-                        site=int(c),
-                        message=f"small station {problem.candidate_ids[c]}'s district does not border "
-                        "the district of a full station (建标152-2017)",
-                        blockers=tuple(int(k) for k in blockers),
-                    )
+            owners = site[could_own(int(c))]
+            near = site[touch[np.flatnonzero(site == c)].indices] if (site == c).any() else site[:0]
+            near = near[(near >= 0) & ~full[np.maximum(near, 0)]]
+            blockers = np.union1d(owners[owners >= 0], near)
+            blockers = blockers[(blockers != c) & cols.var[blockers]]
+            out.append(
+                Violation(
+                    rule="adjacency",
+                    site=int(c),
+                    message=f"small station {problem.candidate_ids[c]}'s district does not border "
+                    "the district of a full station (建标152-2017)",
+                    blockers=tuple(int(k) for k in blockers),
                 )
+            )
         return out
 
     return check

@@ -291,12 +291,16 @@ def test_area_rule_lazy_cuts_match_enumeration(seed, model, p):
 @pytest.mark.parametrize("with_heuristic", [False, True])
 def test_check_callback_cuts_off_reported_solutions(with_heuristic, monkeypatch):
     """Without a start the solver's first answer breaks the caller's rule and is cut off; with
-    the heuristic (repaired, then refilled under the rule) the start already obeys it."""
+    the heuristic (repaired, then refilled under the rule) the start already obeys it. The
+    first case switches MCLP's set search off to reach the MILP's lazy-cut loop."""
     import importlib
+
+    from coverage.optimise import setsearch
 
     mclp_mod = importlib.import_module("coverage.optimise.mclp")  # the package re-exports mclp()
     if not with_heuristic:
         monkeypatch.setattr(mclp_mod, "mclp_incumbent", lambda *a, **k: None)
+        monkeypatch.setattr(setsearch, "applies", lambda problem, cols: False)
     inst = synthetic_instance(4, options="f")
     prob = PlacementProblem.from_cost_matrix(**inst)
     free = mclp(prob, 2)

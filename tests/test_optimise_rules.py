@@ -22,7 +22,14 @@ from test_optimise_models import (
     synthetic_instance,
 )
 
-from coverage.optimise import PlacementProblem, area_violations, district_areas, mclp, pcenter
+from coverage.optimise import (
+    PlacementProblem,
+    area_violations,
+    district_areas,
+    mclp,
+    pcenter,
+    setsearch,
+)
 from coverage.optimise import runner as runner_mod
 from coverage.optimise.rules import cut_for, seed_cuts
 from coverage.optimise.sites import classify
@@ -201,9 +208,11 @@ def test_round_limit_is_not_reported_optimal(model, p, monkeypatch):
 
     The answer is the rule-abiding heuristic incumbent (``feasible``, with the
     bound of the relaxed round), or ``error`` listing the violations when the
-    heuristic found no rule-abiding set either.
+    heuristic found no rule-abiding set either. MCLP's set search (which has no
+    rounds and proves these instances) is switched off to reach its MILP loop.
     """
     monkeypatch.setattr(runner_mod, "seed_cuts", lambda problem, cols, **_: [])
+    monkeypatch.setattr(setsearch, "applies", lambda problem, cols: False)
     for seed in range(1, 30):
         inst, rule = synthetic_area_instance(seed, "f")
         prob = PlacementProblem.from_cost_matrix(**inst, **rule)

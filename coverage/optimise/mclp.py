@@ -9,6 +9,7 @@ import numpy as np
 import pulp
 from scipy import sparse
 
+from coverage.optimise import backend, setsearch
 from coverage.optimise.arrays import (
     ArrayModel,
     add_cut_rows,
@@ -25,12 +26,13 @@ from coverage.optimise.matrix import nearest_open
 from coverage.optimise.presolve import PresolveOptions, cover_rows
 from coverage.optimise.problem import PlacementProblem
 from coverage.optimise.result import PlacementResult
-from coverage.optimise.rules import Check, violations
+from coverage.optimise.rules import Check, breaks_rules
 from coverage.optimise.runner import (
     Built,
     Clock,
     finish,
     initial_cuts,
+    placement,
     precheck_failure,
     rules_active,
     run_rounds,
@@ -56,6 +58,12 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
     Maximise Σ wᵢ zᵢ subject to zᵢ ≤ Σⱼ aᵢⱼ xⱼ (plus the existing stations that
     cover i), 0 ≤ zᵢ ≤ 1, Σ new xⱼ ≤ p. The z are continuous: at an optimum each
     equals min(1, coverage count), which is integral once x is.
+
+    With district rules on (and no closable stations), a best-first search over
+    site sets with submodular bounds (:mod:`coverage.optimise.setsearch`) runs
+    first: it proves small-p instances without a MILP (``method`` is then
+    ``"set-search+lazy-cuts"``). When its queue limit or half the time limit
+    stops it, the lazy-cut MILP loop takes over with its cuts and its bound.
 
     Parameters
     ----------
@@ -99,9 +107,32 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         incumbent = usable_incumbent(problem, mclp_incumbent(
             problem, classify(problem), radius, p, deadline=clock.deadline(0.25)), check, clock,
             covered)
-        if incumbent is not None and checking:
+    cuts = initial_cuts(problem, clock) if checking else []
+    known_bound = None
+    searching = checking and setsearch.applies(problem, classify(problem))
+    if searching:
+        t0 = time.perf_counter()
+        found = setsearch.search_sets(problem, classify(problem), radius, p, check,
+                                      incumbent=incumbent, cuts=cuts,
+                                      deadline=clock.deadline(0.5))
+        clock.solve_s += time.perf_counter() - t0
+        details["set_search"] = found.as_dict()
+        left = clock.remaining()
+        if found.proven or (left is not None and left <= 0):
+            return _search_result(problem, found, incumbent, options=options, clock=clock,
+                                  uncoverable=rows.uncoverable, presolve=rows.report,
+                                  details=details, covered=covered)
+        # Too many sets for the search (its queue limit, or half the time limit): the MILP
+        # loop takes over with the search's cuts, and its bound stays valid.
+        known_bound = found.bound
+    if incumbent is not None and checking:
+        # After the search, which rarely needs it: the MILP's start, and the answer at a
+        # time limit.
+        with clock.building():
             incumbent = refill_under_rules(problem, incumbent, check, radius, p, covered,
-                                           deadline=clock.deadline(0.4))
+                                           deadline=clock.deadline(0.6 if searching else 0.4))
+            incumbent = swap_under_rules(problem, incumbent, check, radius, p, covered,
+                                         deadline=clock.deadline(0.7 if searching else 0.5))
     R = sparse.csr_array((np.ones(rows.indices.size), rows.indices, rows.indptr),
                          shape=(rows.n_rows, problem.n_candidates))
 
@@ -151,8 +182,8 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         return Built(lp, x, cols, constant=rows.settled_weight,
                      impossible=add_cuts(lp, x, cols, cuts), aux_start=aux_start)
 
-    state = run_rounds(problem, build_arrays if build == "arrays" else build_pulp, options, clock, check, initial_cuts(problem, clock),
-                       max_cut_rounds, incumbent)
+    state = run_rounds(problem, build_arrays if build == "arrays" else build_pulp, options, clock,
+                       check, cuts, max_cut_rounds, incumbent, bound=known_bound)
     details["build"] = build
     result = finish(
         problem, model="mclp", method=method, options=options, clock=clock, state=state,
@@ -163,6 +194,63 @@ def mclp(problem: PlacementProblem, p: int, *, options: SolveOptions | None = No
         return result
     return replace(result, details={**result.details,
                                     "covered_share": result.objective / total})
+
+
+def _search_result(problem: PlacementProblem, found: setsearch.SearchOutcome,
+                   incumbent: Incumbent | None, *, options: SolveOptions, clock: Clock,
+                   uncoverable: np.ndarray, presolve: dict, details: dict, covered
+                   ) -> PlacementResult:
+    """The answer of a set search that proved its result or ran out of time.
+
+    The objective is recomputed from the open sites; if it disagrees with the
+    search's value the result is an ``error``, never a silently wrong answer.
+    """
+    total = details["total_weight"]
+    common = dict(model="mclp", solver="best-first set search (no MILP)",
+                  method="set-search+lazy-cuts", solve_s=clock.solve_s, build_s=clock.build_s,
+                  uncoverable=uncoverable, presolve=presolve)
+    n = found.sets_checked
+    if found.mask is None:
+        if found.proven:
+            why = (found.example[0].message if found.example else found.root_reason
+                   or "every site set breaks one of the rules' cuts")
+            return PlacementResult(
+                status="infeasible", details=details,
+                message=(f"the district rules cannot all hold: no set of at most {details['p']} "
+                         f"new sites obeys them ({n} sets checked, the rest ruled out by the "
+                         f"rules' cuts), e.g. {why}"), **common)
+        return PlacementResult(
+            status="error", bound=found.bound, details=details,
+            message=(f"no rule-abiding solution found within the time limit of "
+                     f"{options.time_limit:g} s ({n} sets checked); raise the time limit"),
+            **common)
+    objective = covered(found.mask)
+    if found.value is not None and abs(objective - found.value) > 1e-6 * max(1.0, objective):
+        return placement(
+            problem, found.mask, status="error", objective=objective, bound=found.bound,
+            details=details,
+            message=(f"internal check failed: the sites' recomputed coverage {objective:g} "
+                     f"differs from the set search's {found.value:g}; please report this "
+                     "instance"), **common)
+    source = "set search" if found.found_by_search else "heuristic"
+    details = {**details, "solution_from": source,
+               "covered_share": objective / total if total else None}
+    if incumbent is not None:
+        details["heuristic"] = {"method": incumbent.method, "objective": incumbent.objective,
+                                "seconds": round(incumbent.seconds, 3)}
+    bound = max(found.bound, objective) if found.bound is not None else None
+    gap = None if bound is None else backend.relative_gap(objective, bound)
+    if found.proven:
+        message = (f"proven optimal by best-first search over site sets ({n} sets checked "
+                   f"against the rules, {found.expanded} subtrees bounded)")
+        return placement(problem, found.mask, status="optimal", objective=objective,
+                         bound=objective, gap=0.0, message=message, details=details, **common)
+    message = backend.incumbent_message(
+        f"time limit reached during the set search; best solution found is the {source}'s",
+        gap)
+    return placement(problem, found.mask, status="feasible" if gap else "optimal",
+                     objective=objective, bound=bound, gap=gap, message=message,
+                     details=details, **common)
 
 
 def refill_under_rules(problem: PlacementProblem, incumbent: Incumbent, check: Check | None,
@@ -196,7 +284,7 @@ def refill_under_rules(problem: PlacementProblem, incumbent: Incumbent, check: C
                 break
             trial = mask.copy()
             trial[j] = True
-            if violations(problem, trial, check):
+            if breaks_rules(problem, trial, check):
                 refused[j] = True
                 continue
             mask, added, opened = trial, added + 1, True
@@ -207,3 +295,56 @@ def refill_under_rules(problem: PlacementProblem, incumbent: Incumbent, check: C
         return incumbent
     return replace(incumbent, mask=mask, objective=covered(mask),
                    method=incumbent.method + f" + {added} site(s) refilled under the rules")
+
+
+def swap_under_rules(problem: PlacementProblem, incumbent: Incumbent, check: Check | None,
+                     radius: float, p: int, covered, *, deadline: float | None = None
+                     ) -> Incumbent:
+    """Improve a rule-abiding set by swaps (one new site out, one in) that keep every rule.
+
+    Each pass scores every swap at once. With ``c_i`` the number of open sites
+    within the threshold of demand ``i``, closing ``s`` loses the weight only
+    ``s`` covers (``c_i = 1``), and opening ``j`` instead gains what ``j``
+    covers of the demand no other site then covers: what nobody covers now,
+    plus what only ``s`` did. Swaps that gain are tried best first; the first
+    that keeps the site options (p, budget, type limits) and every rule,
+    checked on the whole new set, is made. The set stays rule-abiding and only
+    improves, so it remains a valid incumbent.
+    """
+    lim = _Limits(problem, classify(problem), p)
+    within = problem.cost.copy()
+    within.data = (within.data <= radius).astype(np.float64)
+    within.eliminate_zeros()
+    by_site = sparse.csr_array(within.T)
+    w = np.asarray(problem.weights, dtype=np.float64)
+    tol = 1e-9 * max(1.0, float(w.sum()))
+    mask = incumbent.mask.copy()
+    swaps = 0
+    while deadline is None or time.perf_counter() < deadline:
+        count = within @ mask.astype(np.float64)
+        free_gain = by_site @ (w * (count == 0))
+        tries = []
+        for s in np.flatnonzero(mask & lim.pool):
+            rows = by_site.indices[by_site.indptr[s]:by_site.indptr[s + 1]]
+            only = rows[count[rows] == 1]
+            lost = np.zeros(w.size)
+            lost[only] = w[only]
+            delta = free_gain + by_site @ lost - lost.sum()
+            delta[~(lim.pool & ~mask)] = -np.inf
+            for j in np.flatnonzero(delta > tol):
+                tries.append((-delta[j], int(s), int(j)))
+        swapped = False
+        for _, s, j in sorted(tries):
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+            trial = mask.copy()
+            trial[s], trial[j] = False, True
+            if lim.ok(trial & lim.pool) and not breaks_rules(problem, trial, check):
+                mask, swaps, swapped = trial, swaps + 1, True
+                break
+        if not swapped:
+            break
+    if not swaps:
+        return incumbent
+    return replace(incumbent, mask=mask, objective=covered(mask),
+                   method=incumbent.method + f" + {swaps} swap(s) under the rules")

@@ -255,6 +255,14 @@ def cut_for(violation: Violation, open_mask: np.ndarray, cols: Columns) -> Cut:
     return Cut(coef=coef, rhs=1.0 - on.size, reason=violation.message)
 
 
+def breaks_rules(problem: PlacementProblem, open_mask: np.ndarray, check: Check | None) -> bool:
+    """Whether a solution breaks a rule: :func:`violations` without building any cut data."""
+    if problem.has_area_rule and (district_areas(problem, open_mask)
+                                  > _allowed(problem.area_cap_km2)).any():
+        return True
+    return check is not None and bool(check(np.flatnonzero(open_mask)))
+
+
 def violations(problem: PlacementProblem, open_mask: np.ndarray,
                check: Check | None) -> list[Violation]:
     """All rule violations of a solution: the area rule, then the caller's check."""

@@ -189,7 +189,7 @@ def _better_bound(old: float | None, new: float | None, maximise: bool) -> float
 def run_rounds(problem: PlacementProblem, build: Callable[[list[Cut]], Built],
                options: SolveOptions, clock: Clock, check: Check | None,
                cuts: list[Cut], max_rounds: int,
-               incumbent: Incumbent | None = None) -> Rounds:
+               incumbent: Incumbent | None = None, bound: float | None = None) -> Rounds:
     """Solve, check the district rules, add cuts for violations, re-solve.
 
     ``cuts`` is extended in place so that callers (the p-center bisection)
@@ -197,9 +197,11 @@ def run_rounds(problem: PlacementProblem, build: Callable[[list[Cut]], Built],
     radius because it only speaks about which sites are open. Every solve
     starts from ``incumbent`` (a rule-abiding solution) when given. When the
     time limit ends the loop, the last round has ``timed_out`` set and the
-    caller returns the incumbent with the best bound of all rounds.
+    caller returns the incumbent with the best bound of all rounds. ``bound``
+    is a valid bound known before the loop (e.g. from a set search), kept if no
+    round proves a better one.
     """
-    state = Rounds(incumbent=incumbent)
+    state = Rounds(incumbent=incumbent, bound=bound)
     checking = rules_active(problem, check)
     while True:
         if state.rounds and clock.remaining() is not None and clock.remaining() <= 0:
