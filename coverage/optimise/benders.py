@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coverage.optimise import backend
+from coverage.optimise import backend, radius
 from coverage.optimise.backend import SolveOptions
 from coverage.optimise.heuristic import Incumbent
 from coverage.optimise.matrix import group_identical_rows
@@ -52,6 +52,7 @@ from coverage.optimise.sites import Columns, Cut
 
 #: Relative violation below which a Benders cut is not added.
 TOL = 1e-7
+RADIUS_PHASE = "bc"
 #: Row groups above which the master's θ are aggregated per nearest candidate.
 AGGREGATE_ABOVE = 5_000
 
@@ -68,9 +69,11 @@ class BendersOutcome:
     lp_bound: float | None = None
     lp_rounds: int = 0
     milp_rounds: int = 0
+    nodes: int = 0
     cuts: int = 0
     fixed_closed: int = 0
     blocks: int = 0
+    radius_nnz: int = 0
     violations: list[Violation] = field(default_factory=list)
     broken_mask: np.ndarray | None = None  # the last rule-breaking solution
     message: str = ""
@@ -327,20 +330,31 @@ def pmedian_benders(problem: PlacementProblem, p: int, rows: AssignRows, cols: C
                 out.status = "optimal"
                 return out
     # ---- reduced-cost fixing against the incumbent
+    integral = _integral(rows, G)
+    fixed = np.zeros(nx, dtype=bool)
     if out.objective is not None:
         rc = np.asarray(h.getSolution().col_dual)[:nx]
-        gap = out.objective - lp_value
+        # Only solutions better than the incumbent matter: with whole-number objectives
+        # that means at least 1 better.
+        gap = out.objective - lp_value - (1.0 - 1e-6 if integral else 0.0)
         fix = np.flatnonzero((sol[:nx] < 1e-9) & (rc > gap + 1e-6 * max(1.0, abs(gap))))
         if fix.size:
             h.changeColsBounds(fix.size, fix.astype(np.int32), np.zeros(fix.size),
                                np.zeros(fix.size))
             out.fixed_closed = int(fix.size)
+            fixed[fix] = True
     # ---- MILP phase
+    if RADIUS_PHASE == "radius":
+        return _radius_phase(out, problem, G, w, cols, var, xcol, fixed, p, options, left,
+                             check, checking, rule_cuts, max_cut_rounds, const, integral)
+    if RADIUS_PHASE == "bc":
+        return _branch_and_cut(h, out, problem, G, w, cols, var, xcol, fixed, p, options, left,
+                               check, checking, max_cut_rounds, const, integral, add_cuts,
+                               per_block)
     h.changeColsIntegrality(nx, np.arange(nx, dtype=np.int32),
                             np.full(nx, highspy.HighsVarType.kInteger, dtype=np.uint8))
     if out.mask is not None:
         _no_primal_heuristics(h)
-    integral = _integral(rows, G)
     if integral:
         h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
     rounds_with_rules = 0
@@ -448,3 +462,261 @@ def _no_primal_heuristics(h) -> None:
     h.setOptionValue("mip_heuristic_effort", 0.0)
     for name in ("rins", "rens", "root_reduced_cost", "feasibility_jump"):
         h.setOptionValue(f"mip_heuristic_run_{name}", False)
+
+
+def _radius_phase(out: BendersOutcome, problem, G, w, cols, var, xcol, fixed, p, options, left,
+                  check, checking, rule_cuts, max_cut_rounds, const, integral) -> BendersOutcome:
+    """Solve the radius model on the sites not fixed closed, with rule-cut rounds."""
+    import highspy
+
+    nx = var.size
+    m = radius.build(G.grp, xcol[G.col], G.c, G.f, w, ~fixed)
+    out.radius_nnz = m.nnz
+    if m.infeasible:
+        return _nothing_better(out, "every site of some demand row is fixed closed")
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    n = nx + m.n_z
+    h.addCols(n, np.r_[np.zeros(nx), m.z_cost], np.zeros(n), np.r_[np.where(fixed, 0.0, 1.0),
+              np.ones(m.n_z)], 0, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32),
+              np.zeros(0))
+    h.addRows(m.row_lower.size, m.row_lower, np.full(m.row_lower.size, np.inf), m.nnz,
+              m.starts.astype(np.int32), m.index.astype(np.int32), m.value)
+    for lo, hi, idx, val in _site_rows(problem, cols, xcol, p):
+        h.addRows(1, np.array([lo], float), np.array([hi], float), len(idx),
+                  np.array([0], dtype=np.int32), np.asarray(idx, dtype=np.int32),
+                  np.asarray(val, dtype=np.float64))
+    for cut in rule_cuts:
+        _add_rule_cut(h, cut, cols, xcol)  # satisfiable: the LP phase checked them
+    h.changeColsIntegrality(nx, np.arange(nx, dtype=np.int32),
+                            np.full(nx, highspy.HighsVarType.kInteger, dtype=np.uint8))
+    if out.mask is not None:
+        _no_primal_heuristics(h)
+    if integral:
+        h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
+    S = highspy.HighsModelStatus
+    constant = const + m.constant
+    rounds_with_rules = 0
+    while True:
+        t = left()
+        if t is not None and t <= 0:
+            return out
+        if out.mask is not None:
+            x0 = out.mask[var].astype(np.float64)
+            if not (x0 * fixed).any():
+                h.setSolution(n, np.arange(n, dtype=np.int32), np.r_[x0, m.z_values(x0)])
+        backend.run_highs(h, options, t)
+        out.milp_rounds += 1
+        st = h.getModelStatus()
+        info = h.getInfo()
+        if st == S.kInfeasible:
+            return _nothing_better(out, "the model on the sites left is infeasible")
+        if info.mip_dual_bound is not None and np.isfinite(info.mip_dual_bound):
+            b = _round_bound(float(info.mip_dual_bound) + constant, integral)
+            if out.objective is not None:
+                b = min(b, out.objective)  # the fixing holds only against the incumbent
+            out.bound = b if out.bound is None else max(out.bound, b)
+        if info.primal_solution_status != 2:
+            return out
+        sol = np.asarray(h.getSolution().col_value)
+        mask = cols.const_open.copy()
+        mask[var] = sol[:nx] > 0.5
+        found = violations(problem, mask, check) if checking else []
+        if not found:
+            obj = float((w * G.true_cost(mask)).sum()) + const
+            if out.objective is None or obj < out.objective - 1e-9 * max(1.0, abs(obj)):
+                out.mask, out.objective, out.source = mask, obj, "solver"
+        if st != S.kOptimal:
+            return out  # time limit inside the MILP
+        if not found:
+            out.bound = out.objective
+            out.status = "optimal"
+            return out
+        rounds_with_rules += 1
+        out.violations, out.broken_mask = found, mask
+        if rounds_with_rules > max_cut_rounds:
+            out.status = "rules"
+            return out
+        for v in found:
+            if not _add_rule_cut(h, cut_for(v, mask, cols), cols, xcol):
+                return _nothing_better(out, f"the district rules cannot all hold: {v.message}")
+
+
+def _nothing_better(out: BendersOutcome, why: str) -> BendersOutcome:
+    """The reduced model has no solution: the incumbent is optimal, or there is none."""
+    if out.mask is None:
+        out.status = "infeasible"
+        out.message = f"proven infeasible: {why}"
+    else:
+        out.status, out.bound = "optimal", out.objective
+    return out
+
+
+#: Cut rounds at one node after which the separation is taken to have stalled.
+NODE_ROUNDS = 200
+
+
+def _branch_and_cut(h, out: BendersOutcome, problem, G, w, cols, var, xcol, fixed, p, options,
+                    left, check, checking, max_cut_rounds, const, integral, add_cuts,
+                    per_block) -> BendersOutcome:
+    """Best-first branch and bound on the sites, the LP master re-separated at every node.
+
+    Each node's LP is solved to its full value (Benders cuts added until none is
+    violated; the cuts are global), so its bound is the assignment LP's under the
+    node's fixings. A node is pruned when its LP reaches the incumbent (minus
+    one with whole-number objectives); an integral node is a solution; a
+    fractional one fixes sites by reduced cost for its subtree and branches on
+    its most fractional site. District rules are checked on every integral
+    node and enforced by cuts valid for every rule-abiding solution.
+    """
+    import heapq
+
+    import highspy
+
+    S = highspy.HighsModelStatus
+    nx = var.size
+    allx = np.arange(nx, dtype=np.int32)
+    full_x = np.zeros(problem.n_candidates)
+    plain = _plain(problem, cols) and not checking
+    new_x = cols.new[var]
+    rule_rounds = 0
+
+    def cutoff() -> float:
+        if out.objective is None:
+            return np.inf
+        if integral:
+            return out.objective - 1.0 + 1e-6
+        return out.objective - backend.OPTIMAL_GAP * max(1.0, abs(out.objective))
+
+    def offer(mask: np.ndarray, source: str) -> None:
+        obj = float((w * G.true_cost(mask)).sum()) + const
+        if out.objective is None or obj < out.objective - 1e-9 * max(1.0, abs(obj)):
+            out.mask, out.objective, out.source = mask, obj, source
+
+    def solve_node(lo: np.ndarray, hi: np.ndarray):
+        """("timeout"|"pruned"|"integral"|"fractional"|"stalled", value, x, rc)."""
+        nonlocal rule_rounds
+        h.changeColsBounds(nx, allx, lo, hi)
+        value = -np.inf
+        for _ in range(NODE_ROUNDS):
+            t = left()
+            if t is not None and t <= 0:
+                return "timeout", value, None, None
+            backend.run_highs(h, options, t)
+            st = h.getModelStatus()
+            if st == S.kInfeasible:
+                return "pruned", np.inf, None, None
+            if st != S.kOptimal:
+                return "timeout", value, None, None
+            out.lp_rounds += 1
+            value = max(value, float(h.getInfo().objective_function_value) + const)
+            if value >= cutoff():
+                return "pruned", value, None, None
+            sol = np.asarray(h.getSolution().col_value)
+            xs = sol[:nx]
+            full_x[var] = xs
+            D, rhs = G.levels(full_x)
+            rhs = per_block(rhs)
+            theta = sol[nx:]
+            viol = np.flatnonzero(theta < rhs - TOL * np.maximum(1.0, np.abs(rhs)))
+            if viol.size:
+                add_cuts(viol, D)
+                continue
+            if np.all(np.minimum(xs, 1.0 - xs) <= 1e-6):
+                mask = cols.const_open.copy()
+                mask[var] = xs > 0.5
+                found = violations(problem, mask, check) if checking else []
+                if not found:
+                    offer(mask, "solver")
+                    return "integral", value, None, None
+                rule_rounds += 1
+                out.violations, out.broken_mask = found, mask
+                if rule_rounds > max_cut_rounds:
+                    return "rules", value, None, None
+                for v in found:
+                    if not _add_rule_cut(h, cut_for(v, mask, cols), cols, xcol):
+                        return "impossible", value, None, v.message
+                continue
+            return "fractional", value, xs, np.asarray(h.getSolution().col_dual)[:nx]
+        return "stalled", value, None, None
+
+    root_hi = np.where(fixed, 0.0, 1.0)
+    queue = [(-np.inf, 0, 0, np.zeros(nx), root_hi)]
+    count = 1
+    while queue:
+        lb, _, _, lo, hi = heapq.heappop(queue)
+        if lb >= cutoff():
+            continue
+        out.nodes += 1
+        status, value, xs, rc = solve_node(lo, hi)
+        if status in ("timeout", "stalled", "rules"):
+            open_lb = min([lb] + [q[0] for q in queue])
+            if status != "timeout":
+                open_lb = min(open_lb, value) if status == "stalled" else open_lb
+            _set_bound(out, open_lb, integral)
+            out.status = {"timeout": "timeout", "stalled": "feasible", "rules": "rules"}[status]
+            if status == "stalled":
+                out.message = "cut loop stalled on numerical tolerances"
+            return out
+        if status == "impossible":
+            out.status = "infeasible"
+            out.message = f"the district rules cannot all hold: {rc}"
+            return out
+        if status != "fractional":
+            continue
+        if plain:
+            # Rounding: the p sites the LP leans on most (new sites only count against p).
+            order = np.argsort(-np.where(hi > 0, xs, -1.0), kind="stable")
+            pick = np.zeros(nx, dtype=bool)
+            pick[lo > 0.5] = True
+            budget = p - int((pick & new_x).sum())
+            for j in order:
+                if budget <= 0 or hi[j] <= 0:
+                    break
+                if not pick[j]:
+                    pick[j] = True
+                    budget -= int(new_x[j])
+            mask = cols.const_open.copy()
+            mask[var] = pick
+            offer(mask, "LP rounding")
+        # Reduced-cost fixing for the subtree.
+        gap = cutoff() - value
+        lo, hi = lo.copy(), hi.copy()
+        free = hi > lo
+        hi[free & (xs <= 1e-9) & (rc > gap)] = 0.0
+        lo[free & (xs >= 1 - 1e-9) & (-rc > gap)] = 1.0
+        frac = np.flatnonzero((hi > lo) & (np.minimum(xs, 1.0 - xs) > 1e-6))
+        if frac.size == 0:
+            # Every fractional site was fixed: solve the node again under its fixings.
+            heapq.heappush(queue, (value, -out.nodes, count, lo, hi))
+            count += 1
+            continue
+        j = frac[np.argmin(np.abs(xs[frac] - 0.5))]
+        for side in (1.0, 0.0):
+            clo, chi = lo.copy(), hi.copy()
+            clo[j] = chi[j] = side
+            heapq.heappush(queue, (value, -out.nodes, count, clo, chi))
+            count += 1
+    if out.mask is None:
+        out.status = "infeasible"
+        out.message = ("proven infeasible: no choice of sites meets the options"
+                       + (" and the district rules" if checking else ""))
+        return out
+    out.status, out.bound = "optimal", out.objective
+    return out
+
+
+def _set_bound(out: BendersOutcome, lb: float, integral: bool) -> None:
+    """Raise ``out.bound`` to ``lb`` (capped at the incumbent: the fixings assume it)."""
+    if not np.isfinite(lb):
+        return
+    b = _round_bound(lb, integral)
+    if out.objective is not None:
+        b = min(b, out.objective)
+    out.bound = b if out.bound is None else max(out.bound, b)
+
+
+def _plain(problem: PlacementProblem, cols: Columns) -> bool:
+    """Only the count of new sites limits the choice (no budget, types or closing)."""
+    return (problem.budget is None and not problem.type_limits
+            and not any(cols.var[j] for j in problem.closable))
