@@ -260,6 +260,64 @@ class _Master:
                 self.impossible = cut.reason
                 break
         self.full_x = np.zeros(problem.n_candidates)
+        self.row_id = np.arange(h.getNumRow())
+        self.next_id = h.getNumRow()
+        self.cut_row = np.zeros(h.getNumRow(), dtype=bool)
+
+    def snapshot(self) -> tuple[list, np.ndarray, list]:
+        """The current simplex basis: column statuses, row ids, row statuses."""
+        b = self.h.getBasis()
+        return list(b.col_status), self._ids().copy(), list(b.row_status)
+
+    def restore(self, basis: tuple[list, np.ndarray, list]) -> None:
+        """Warm-start from ``basis``; rows added since enter as basic (slack). Skipped
+        when purged rows make it no longer a basis."""
+        import highspy
+
+        cols, ids, rows = basis
+        basic = highspy.HighsBasisStatus.kBasic
+        cur = self._ids()
+        pos = np.searchsorted(ids, cur)
+        pos = np.minimum(pos, max(ids.size - 1, 0))
+        known = (ids.size > 0) & (ids[pos] == cur) if ids.size else np.zeros(cur.size, bool)
+        row_status = [rows[k] if ok else basic for k, ok in zip(pos.tolist(), known.tolist(),
+                                                               strict=True)]
+        n_basic = sum(c == basic for c in cols) + sum(r == basic for r in row_status)
+        if n_basic != cur.size:
+            return
+        b = highspy.HighsBasis()
+        b.valid = True
+        b.col_status = cols
+        b.row_status = row_status
+        self.h.setBasis(b)
+
+    def _ids(self) -> np.ndarray:
+        """Ids of the master's rows in their current order (rows are never renumbered)."""
+        n = self.h.getNumRow()
+        if self.row_id.size < n:
+            extra = n - self.row_id.size
+            self.row_id = np.r_[self.row_id, self.next_id + np.arange(extra)]
+            self.cut_row = np.r_[self.cut_row, np.zeros(extra, dtype=bool)]
+            self.next_id += extra
+        return self.row_id
+
+    def purge(self) -> None:
+        """Delete the Benders cuts slack at the current basis once they outnumber the blocks
+        thrice (a smaller LP re-solves faster; a cut needed again is separated again)."""
+        import highspy
+
+        ids = self._ids()
+        if int(self.cut_row.sum()) <= 3 * max(self.nb, 1):
+            return
+        status = self.h.getBasis().row_status
+        basic = np.array([r == highspy.HighsBasisStatus.kBasic for r in status])
+        drop = np.flatnonzero(self.cut_row & basic)
+        if drop.size == 0:
+            return
+        self.h.deleteRows(drop.size, drop.astype(np.int32))
+        keep = np.ones(ids.size, dtype=bool)
+        keep[drop] = False
+        self.row_id, self.cut_row = ids[keep], self.cut_row[keep]
 
     def add_rule_cut(self, cut: Cut) -> bool:
         return _add_rule_cut(self.h, cut, self.cols, self.xcol)
@@ -272,8 +330,11 @@ class _Master:
             return
         lo, starts, idx, val = self.G.block_cut_rows(blocks, D, self.xcol, self.nx, self.block,
                                                      self.w, self.nx)
+        self._ids()
         self.h.addRows(blocks.size, lo, np.full(blocks.size, np.inf), idx.size,
                        starts.astype(np.int32), idx.astype(np.int32), val)
+        self._ids()
+        self.cut_row[-blocks.size:] = True
         self.out.cuts += int(blocks.size)
 
     def seed(self, mask: np.ndarray | None) -> None:
@@ -428,9 +489,11 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
         if out.objective is None or obj < out.objective - 1e-9 * max(1.0, abs(obj)):
             out.mask, out.objective, out.source = mask, obj, source
 
-    def solve_node(lo: np.ndarray, hi: np.ndarray):
+    def solve_node(lo: np.ndarray, hi: np.ndarray, basis):
         nonlocal rule_rounds
         m.h.changeColsBounds(nx, allx, lo, hi)
+        if basis is not None:
+            m.restore(basis)
         while True:
             status, value, xs, rc = m.separate(options, left, _cutoff(out, integral), const)
             if status != "optimal" or not np.all(np.minimum(xs, 1.0 - xs) <= 1e-6):
@@ -449,14 +512,14 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
                 if not m.add_rule_cut(cut_for(v, mask, cols)):
                     return "pruned", np.inf, xs, rc  # no rule-abiding solution here
 
-    queue = [(-np.inf, 0, 0, np.zeros(nx), np.ones(nx))]
+    queue = [(-np.inf, 0, 0, np.zeros(nx), np.ones(nx), None)]
     count = 1
     while queue:
-        lb, _, _, lo, hi = heapq.heappop(queue)
+        lb, _, _, lo, hi, basis = heapq.heappop(queue)
         if lb >= _cutoff(out, integral):
             continue
         out.nodes += 1
-        status, value, xs, rc = solve_node(lo, hi)
+        status, value, xs, rc = solve_node(lo, hi, basis)
         if status in ("timeout", "stalled", "rules"):
             # Open nodes keep their parents' bounds; a stalled LP's value is still a bound.
             floor = max(lb, value) if status != "timeout" else lb
@@ -485,15 +548,25 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
         hi[free & (xs <= 1e-9) & (rc > gap)] = 0.0
         lo[free & (xs >= 1 - 1e-9) & (-rc > gap)] = 1.0
         frac = np.flatnonzero((hi > lo) & (np.minimum(xs, 1.0 - xs) > 1e-6))
+        # Children warm-start from this node's basis (best-first jumps across the tree).
+        m.purge()
+        basis = m.snapshot()
         if frac.size == 0:  # every fractional site was fixed: the node again, smaller
-            heapq.heappush(queue, (value, -out.nodes, count, lo, hi))
+            heapq.heappush(queue, (value, -out.nodes, count, lo, hi, basis))
             count += 1
             continue
-        j = frac[np.argmin(np.abs(xs[frac] - 0.5))]
+        import os
+        rule = os.environ.get("BR", "half")
+        if rule == "half":
+            j = frac[np.argmin(np.abs(xs[frac] - 0.5))]
+        elif rule == "max":
+            j = frac[np.argmax(xs[frac])]
+        elif rule == "min":
+            j = frac[np.argmin(xs[frac])]
         for side in (1.0, 0.0):
             clo, chi = lo.copy(), hi.copy()
             clo[j] = chi[j] = side
-            heapq.heappush(queue, (value, -out.nodes, count, clo, chi))
+            heapq.heappush(queue, (value, -out.nodes, count, clo, chi, basis))
             count += 1
     if out.mask is None:
         out.status = "infeasible"
