@@ -512,14 +512,23 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
                 if not m.add_rule_cut(cut_for(v, mask, cols)):
                     return "pruned", np.inf, xs, rc  # no rule-abiding solution here
 
-    queue = [(-np.inf, 0, 0, np.zeros(nx), np.ones(nx), None)]
+    # Pseudo-costs: mean LP gain per unit of change when a site is branched down / up.
+    gain = np.zeros((2, nx))
+    seen = np.zeros((2, nx))
+    queue = [(-np.inf, 0, 0, np.zeros(nx), np.ones(nx), None, None)]
     count = 1
     while queue:
-        lb, _, _, lo, hi, basis = heapq.heappop(queue)
+        lb, _, _, lo, hi, basis, branch = heapq.heappop(queue)
         if lb >= _cutoff(out, integral):
             continue
         out.nodes += 1
         status, value, xs, rc = solve_node(lo, hi, basis)
+        if branch is not None and status in ("optimal", "integral", "pruned"):
+            j, side, frac = branch
+            g = (min(value, _cutoff(out, integral) + 1.0) - lb) / max(frac, 1e-6)
+            if np.isfinite(g):
+                gain[side, j] += max(g, 0.0)
+                seen[side, j] += 1
         if status in ("timeout", "stalled", "rules"):
             # Open nodes keep their parents' bounds; a stalled LP's value is still a bound.
             floor = max(lb, value) if status != "timeout" else lb
@@ -552,21 +561,20 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
         m.purge()
         basis = m.snapshot()
         if frac.size == 0:  # every fractional site was fixed: the node again, smaller
-            heapq.heappush(queue, (value, -out.nodes, count, lo, hi, basis))
+            heapq.heappush(queue, (value, -out.nodes, count, lo, hi, basis, None))
             count += 1
             continue
-        import os
-        rule = os.environ.get("BR", "half")
-        if rule == "half":
-            j = frac[np.argmin(np.abs(xs[frac] - 0.5))]
-        elif rule == "max":
-            j = frac[np.argmax(xs[frac])]
-        elif rule == "min":
-            j = frac[np.argmin(xs[frac])]
+        down, up = xs[frac], 1.0 - xs[frac]
+        mean = [gain[k].sum() / seen[k].sum() if seen[k].any() else 1.0 for k in (0, 1)]
+        pc = [np.where(seen[k, frac] > 0, gain[k, frac] / np.maximum(seen[k, frac], 1), mean[k])
+              for k in (0, 1)]
+        score = np.maximum(pc[0] * down, 1e-6) * np.maximum(pc[1] * up, 1e-6)
+        j = frac[np.argmax(score)]
         for side in (1.0, 0.0):
             clo, chi = lo.copy(), hi.copy()
             clo[j] = chi[j] = side
-            heapq.heappush(queue, (value, -out.nodes, count, clo, chi, basis))
+            branch = (j, int(side), (1.0 - xs[j]) if side else xs[j])
+            heapq.heappush(queue, (value, -out.nodes, count, clo, chi, basis, branch))
             count += 1
     if out.mask is None:
         out.status = "infeasible"
