@@ -66,8 +66,8 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
         solver runs.
     method : {"benders", "assignment"}, optional
         ``benders`` (default with HiGHS): the radius formulation by Benders
-        decomposition, passed to highspy as arrays
-        (:mod:`coverage.optimise.benders`). ``assignment``: the classical
+        decomposition, passed to highspy as arrays and solved by branch and
+        cut with reduced-cost fixing (:mod:`coverage.optimise.benders`). ``assignment``: the classical
         assignment model through PuLP (default with CBC).
 
     Returns
@@ -192,8 +192,10 @@ def _benders(problem, p, rows, cols, options, clock, check, checking, max_cut_ro
     gap = None if out.bound is None else backend.relative_gap(objective, out.bound)
     if out.status == "optimal" or gap == 0.0:
         status, gap = "optimal", 0.0
-        message = (f"proven optimal by Benders branch and cut ({out.nodes} nodes, "
-                   f"{out.lp_rounds} LP solves, {out.cuts} cuts)")
+        how = (f"branch and cut ({out.nodes} nodes, " if out.nodes else
+               "its LP bound and reduced-cost fixing (")
+        message = (f"proven optimal by Benders {how}{out.lp_rounds} LP solves, "
+                   f"{out.cuts} cuts)")
     else:
         status = "feasible"
         why = ("time limit reached" if out.status == "timeout" else
