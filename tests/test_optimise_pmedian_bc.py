@@ -136,3 +136,14 @@ def test_time_limit_gives_an_honest_incumbent(monkeypatch, ticks):
             assert res.gap is None or res.gap > 0
     if ticks <= 3:
         assert "feasible" in seen
+
+
+def test_branch_and_cut_without_stored_bases(monkeypatch):
+    """Past QUEUE_BASES open nodes children start from whatever basis is current."""
+    monkeypatch.setattr(benders, "QUEUE_BASES", 0)
+    for seed in range(4):
+        inst = generated_nonmetric(seed)
+        prob = PlacementProblem.from_cost_matrix(inst["cost"], inst["weights"])
+        res = pmedian(prob, 3)
+        assert res.status == "optimal"
+        assert res.objective == pytest.approx(brute_force(inst["cost"], inst["weights"], 3))

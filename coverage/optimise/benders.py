@@ -66,6 +66,8 @@ from coverage.optimise.sites import Columns, Cut
 TOL = 1e-7
 #: LP rounds at one node after which the separation is taken to have stalled.
 NODE_ROUNDS = 200
+#: Open nodes beyond which children no longer keep their parent's basis.
+QUEUE_BASES = 2_000
 #: Row groups above which the master's θ are aggregated per nearest candidate.
 AGGREGATE_ABOVE = 5_000
 
@@ -508,7 +510,7 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
 
     def solve_node(lo: np.ndarray, hi: np.ndarray, basis):
         nonlocal rule_rounds
-        m.h.changeColsBounds(nx, allx, lo, hi)
+        m.h.changeColsBounds(nx, allx, lo.astype(np.float64), hi.astype(np.float64))
         if basis is not None:
             m.restore(basis)
         while True:
@@ -532,7 +534,10 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
     # Pseudo-costs: mean LP gain per unit of change when a site is branched down / up.
     gain = np.zeros((2, nx))
     seen = np.zeros((2, nx))
-    queue = [(-np.inf, 0, 0, np.zeros(nx), np.ones(nx), None, None)]
+    # Open nodes hold their site bounds as int8 and, up to QUEUE_BASES of them, the
+    # parent's basis (memory stays bounded on long searches).
+    queue = [(-np.inf, 0, 0, np.zeros(nx, dtype=np.int8), np.ones(nx, dtype=np.int8),
+              None, None)]
     count = 1
     while queue:
         lb, _, _, lo, hi, basis, branch = heapq.heappop(queue)
@@ -576,7 +581,7 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
         frac = np.flatnonzero((hi > lo) & (np.minimum(xs, 1.0 - xs) > 1e-6))
         # Children warm-start from this node's basis (best-first jumps across the tree).
         m.purge()
-        basis = m.snapshot()
+        basis = m.snapshot() if len(queue) < QUEUE_BASES else None
         if frac.size == 0:  # every fractional site was fixed: the node again, smaller
             heapq.heappush(queue, (value, -out.nodes, count, lo, hi, basis, None))
             count += 1
