@@ -66,8 +66,8 @@ def pmedian(problem: PlacementProblem, p: int, *, options: SolveOptions | None =
         solver runs.
     method : {"benders", "assignment"}, optional
         ``benders`` (default with HiGHS): the radius formulation by Benders
-        decomposition, passed to highspy as arrays
-        (:mod:`coverage.optimise.benders`). ``assignment``: the classical
+        decomposition, passed to highspy as arrays and solved by branch and
+        cut with reduced-cost fixing (:mod:`coverage.optimise.benders`). ``assignment``: the classical
         assignment model through PuLP (default with CBC).
 
     Returns
@@ -150,7 +150,7 @@ def _benders(problem, p, rows, cols, options, clock, check, checking, max_cut_ro
                           checking, max_cut_rounds)
     clock.solve_s += time.perf_counter() - t0
     details = {**details, "lp_bound": out.lp_bound, "lp_rounds": out.lp_rounds,
-               "milp_rounds": out.milp_rounds, "benders_cuts": out.cuts,
+               "rule_cut_rounds": out.rule_rounds, "nodes": out.nodes, "benders_cuts": out.cuts,
                "fixed_closed_by_reduced_cost": out.fixed_closed, "rule_cuts": len(cuts),
                "theta_blocks": out.blocks}
     if incumbent is not None:
@@ -168,7 +168,7 @@ def _benders(problem, p, rows, cols, options, clock, check, checking, max_cut_ro
             return placement(
                 problem, out.broken_mask, status="error", bound=out.bound, details=details,
                 violations=tuple(out.violations),
-                message=(f"district rules still broken after {out.milp_rounds} cut rounds "
+                message=(f"district rules still broken after {out.rule_rounds} cut rounds "
                          f"({limit}); no rule-abiding solution was found, and the sites "
                          "returned violate them: "
                          + "; ".join(v.message for v in out.violations)), **common)
@@ -192,8 +192,10 @@ def _benders(problem, p, rows, cols, options, clock, check, checking, max_cut_ro
     gap = None if out.bound is None else backend.relative_gap(objective, out.bound)
     if out.status == "optimal" or gap == 0.0:
         status, gap = "optimal", 0.0
-        message = (f"proven optimal by Benders decomposition ({out.lp_rounds} LP and "
-                   f"{out.milp_rounds} MILP rounds, {out.cuts} cuts)")
+        how = (f"branch and cut ({out.nodes} nodes, " if out.nodes else
+               "its LP bound and reduced-cost fixing (")
+        message = (f"proven optimal by Benders {how}{out.lp_rounds} LP solves, "
+                   f"{out.cuts} cuts)")
     else:
         status = "feasible"
         why = ("time limit reached" if out.status == "timeout" else
