@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cloudpickle
@@ -77,6 +78,7 @@ class Runner:
     events: list[str] = field(default_factory=list)
     stats: list[dict] = field(default_factory=list)
     _tokens: list[str] = field(default_factory=list, repr=False)
+    _shared: dict = field(default_factory=dict, repr=False)
 
     @property
     def workers(self) -> int:
@@ -93,19 +95,57 @@ class Runner:
         kind = "LocalCluster" if self.cluster is not None else f"scheduler {self.client.scheduler.address}"
         return f"{kind}, {self.workers} workers"
 
-    def share(self, obj: Any) -> Any:
+    def share(self, obj: Any, *, lazy: bool = False, like: Any = None, part: str = "") -> Any:
         """Send ``obj`` once to every worker; pass the result to :meth:`map` as ``shared``.
 
         The object travels as one pickled byte string (``broadcast=True``) and is unpickled
         once per worker process, then reused by every task there. Measured on the
         generated 15k city: Dask's own serialisation of the network took 50 s on a loaded
-        2-core machine, the byte string under 1 s.
+        2-core machine, the byte string under 1 s. Sharing the same object again (a
+        second map, a sweep after the assessment) reuses the first copy.
+
+        Parameters
+        ----------
+        obj : object
+        lazy : bool
+            Unpickle it on a worker only when a task asks for it: the task receives a
+            handle whose ``value()`` returns the object (also in a serial run), for data
+            that only some tasks need.
+        like, part : object, str
+            ``obj`` is ``part`` of ``like`` (e.g. ``"without graph"`` of a network):
+            sharing the same part of the same object again reuses the first copy.
+            Default: ``obj`` itself.
         """
+        like = obj if like is None else like
+        key = (id(like), part, lazy)
+        if key in self._shared:
+            return self._shared[key][1]
         if self.client is None:
-            return obj
-        ref = _Shared(uuid.uuid4().hex, dumps(obj))
-        self._tokens.append(ref.token)
-        return self.client.scatter(ref, broadcast=True, hash=False)
+            ref = _Local(obj) if lazy else obj
+        else:
+            payload = _Shared(uuid.uuid4().hex, dumps(obj), lazy)
+            self._tokens.append(payload.token)
+            ref = self.client.scatter(payload, broadcast=True, hash=False)
+        # Keep the key's object alive with its copy, so that its id is not reused.
+        self._shared[key] = ((obj, like), ref)
+        return ref
+
+    def shares_folder(self, folder: str | Path) -> bool:
+        """True when every worker sees ``folder`` as this process does (always true for a
+        serial run or a LocalCluster on this machine; checked with a probe file for an
+        existing scheduler, whose workers may run on other machines)."""
+        if self.client is None:
+            return True
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        token = uuid.uuid4().hex
+        probe = folder / f".probe-{token}"
+        probe.write_text(token)
+        try:
+            seen = self.client.run(_sees, str(probe), token)
+        finally:
+            probe.unlink(missing_ok=True)
+        return bool(seen) and all(seen.values())
 
     def _worker_addresses(self) -> set[str]:
         return set(self.client.scheduler_info(n_workers=-1)["workers"])
@@ -269,6 +309,7 @@ class Runner:
             if self.cluster is None and self._tokens:
                 self.client.run(_forget, list(self._tokens))
             self.client.close()
+        self._shared.clear()
         if self.cluster is not None:
             self.cluster.close()
         self.client = self.cluster = None
@@ -281,15 +322,33 @@ class Runner:
 
 
 class _Shared:
-    """A pickled object sent once to every worker and unpickled once per process."""
+    """A pickled object sent once to every worker and unpickled once per process (by
+    :func:`_call` before a task, or by the task itself when ``lazy``)."""
 
-    def __init__(self, token: str, payload: bytes) -> None:
-        self.token, self.payload = token, payload
+    def __init__(self, token: str, payload: bytes, lazy: bool = False) -> None:
+        self.token, self.payload, self.lazy = token, payload, lazy
 
     def value(self) -> Any:
         if self.token not in _CACHE:
             _CACHE[self.token] = pickle.loads(self.payload)
         return _CACHE[self.token]
+
+
+class _Local:
+    """A lazily shared object in a serial run: the same ``value()`` as :class:`_Shared`."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def value(self) -> Any:
+        return self.obj
+
+
+def _sees(path: str, token: str) -> bool:
+    try:
+        return Path(path).read_text() == token
+    except OSError:
+        return False
 
 
 #: Objects unpickled in this (worker) process, by share token.
@@ -306,7 +365,8 @@ def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> tuple[float, byte
     unpickling a shared object the first time) and the pickled result (one byte string
     travels back, not an object graph for Dask to walk)."""
     start = time.perf_counter()
-    kwargs = {k: v.value() if isinstance(v, _Shared) else v for k, v in shared.items()}
+    kwargs = {k: v.value() if isinstance(v, _Shared) and not v.lazy else v
+              for k, v in shared.items()}
     payload = dumps(fn(item, **kwargs))
     return time.perf_counter() - start, payload
 
