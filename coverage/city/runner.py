@@ -79,6 +79,7 @@ class Runner:
     stats: list[dict] = field(default_factory=list)
     _tokens: list[str] = field(default_factory=list, repr=False)
     _shared: dict = field(default_factory=dict, repr=False)
+    _share_s: float = field(default=0.0, repr=False)
 
     @property
     def workers(self) -> int:
@@ -120,6 +121,7 @@ class Runner:
         key = (id(like), part, lazy)
         if key in self._shared:
             return self._shared[key][1]
+        start = time.perf_counter()
         if self.client is None:
             ref = _Local(obj) if lazy else obj
         else:
@@ -128,6 +130,7 @@ class Runner:
             ref = self.client.scatter(payload, broadcast=True, hash=False)
         # Keep the key's object alive with its copy, so that its id is not reused.
         self._shared[key] = ((obj, like), ref)
+        self._share_s += time.perf_counter() - start
         return ref
 
     def shares_folder(self, folder: str | Path) -> bool:
@@ -264,7 +267,8 @@ class Runner:
         """Where a map's wall time went: ``busy_share`` is the task time over wall time
         times workers (1.0: every worker computed all the time); ``bound_s`` the best
         possible wall time for these tasks on these workers (the longest task, or the
-        total shared evenly); the rest is scheduling, transfer and idle time."""
+        total shared evenly); the rest is scheduling, transfer and idle time. ``share_s``:
+        time spent before the map pickling and scattering its shared objects."""
         wall = time.perf_counter() - start
         total = float(sum(task_s))
         bound = max(max(task_s, default=0.0), total / workers)
@@ -273,7 +277,9 @@ class Runner:
             "task_s_sum": total, "task_s_max": max(task_s, default=0.0), "bound_s": bound,
             "busy_share": total / (wall * workers) if wall > 0 else 1.0,
             "result_mb": result_bytes / 2**20, "unpickle_s": unpickle_s,
+            "share_s": self._share_s,
         })
+        self._share_s = 0.0
 
     def _bar(self, total: int, desc: str) -> Callable[[str], None]:
         if not self.progress:
