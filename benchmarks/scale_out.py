@@ -160,6 +160,7 @@ def main() -> int:
         t = time.perf_counter()
         one = assess_city(net, stations, districts, index=index, runner=serial)
         out["city_serial_s"] = round(time.perf_counter() - t, 2)
+        out["city_serial_map"] = _stats(serial)
     out["serial_peak_mb"] = _peak_mb()
     out["load_average_after_serial"] = _load()
     per = one.districts.set_index("name")
@@ -197,6 +198,15 @@ def main() -> int:
               f"(cluster start {out['cluster_start_s']} s apart); speed-up "
               f"{out['speedup']}x (bound from the serial task times: {out['speedup_bound']}x); "
               f"identical to serial: {out['identical']}; worker peaks {out['worker_peak_mb']} MB")
+        cpu_one, cpu_two = out["city_serial_map"]["task_cpu_s_sum"], m["task_cpu_s_sum"]
+        # On free cores the map takes at least the workers' CPU time shared evenly; with the
+        # set-up before it, this is what the ratio would be if nothing else ran (an estimate).
+        out["speedup_from_cpu"] = round(out["city_serial_s"] / (
+            out["city_serial_s"] - sum(serial_tasks) + m["share_s"] + cpu_two / args.workers), 2)
+        print(f"  CPU seconds of the tasks: serial {cpu_one:.1f} s, on {args.workers} workers "
+              f"{cpu_two:.1f} s summed ({cpu_two / cpu_one:.2f}x: unpickling the shared data once "
+              f"per worker, contention for memory); ratio if the workers had the cores to "
+              f"themselves, from these CPU times: {out['speedup_from_cpu']}x")
         print(f"  where the {args.workers}-worker time went: tasks summed {m['task_s_sum']:.1f} s "
               f"(serial {sum(serial_tasks):.1f} s), longest {m['task_s_max']:.1f} s, best split "
               f"{m['bound_s']:.1f} s of {m['wall_s']:.1f} s wall; workers busy "

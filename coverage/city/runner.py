@@ -188,14 +188,16 @@ class Runner:
         bar = self._bar(len(items), desc)
         start = time.perf_counter()
         task_s: list[float] = []
+        task_cpu_s: list[float] = []
         if self.client is None:
             out = []
             for item, label in zip(items, labels, strict=True):
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), time.process_time()
                 out.append(fn(item, **shared))
                 task_s.append(time.perf_counter() - t)
+                task_cpu_s.append(time.process_time() - cpu)
                 bar(label)
-            self._record(desc, start, task_s, 1, 0, 0.0)
+            self._record(desc, start, task_s, task_cpu_s, 1, 0, 0.0)
             return out
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
@@ -237,7 +239,8 @@ class Runner:
                 futures[new] = (nxt, 0, slot)
                 pending.add(new)
             try:
-                seconds, payload = fut.result()
+                seconds, cpu_s, payload = fut.result()
+                task_cpu_s.append(cpu_s)
                 t = time.perf_counter()
                 results[k] = pickle.loads(payload)
                 unpickle_s += time.perf_counter() - t
@@ -255,26 +258,30 @@ class Runner:
                 pending.add(new)
                 continue
             bar(labels[k])
-        self._record(desc, start, task_s, in_flight, result_bytes, unpickle_s)
+        self._record(desc, start, task_s, task_cpu_s, in_flight, result_bytes, unpickle_s)
         lost = sorted(before - self._worker_addresses())
         for addr in lost:
             self.events.append(f"{desc}: worker {addr} died during the run; the scheduler "
                                "re-ran its tasks on the other workers")
         return [results[k] for k in range(len(items))]
 
-    def _record(self, desc: str, start: float, task_s: list[float], workers: int,
+    def _record(self, desc: str, start: float, task_s: list[float], task_cpu_s: list[float],
+                workers: int,
                 result_bytes: int, unpickle_s: float) -> None:
         """Where a map's wall time went: ``busy_share`` is the task time over wall time
         times workers (1.0: every worker computed all the time); ``bound_s`` the best
         possible wall time for these tasks on these workers (the longest task, or the
         total shared evenly); the rest is scheduling, transfer and idle time. ``share_s``:
-        time spent before the map pickling and scattering its shared objects."""
+        time spent before the map pickling and scattering its shared objects.
+        ``task_cpu_s_sum``: CPU seconds of the tasks' processes (other jobs on the machine
+        barely change it, unlike wall time)."""
         wall = time.perf_counter() - start
         total = float(sum(task_s))
         bound = max(max(task_s, default=0.0), total / workers)
         self.stats.append({
             "desc": desc, "tasks": len(task_s), "workers": workers, "wall_s": wall,
             "task_s_sum": total, "task_s_max": max(task_s, default=0.0), "bound_s": bound,
+            "task_cpu_s_sum": float(sum(task_cpu_s)),
             "busy_share": total / (wall * workers) if wall > 0 else 1.0,
             "result_mb": result_bytes / 2**20, "unpickle_s": unpickle_s,
             "share_s": self._share_s,
@@ -366,15 +373,15 @@ def _forget(tokens: list[str]) -> None:
         _CACHE.pop(token, None)
 
 
-def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> tuple[float, bytes]:
-    """Run one task on a worker: resolve shared objects, return its seconds (including
-    unpickling a shared object the first time) and the pickled result (one byte string
+def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> tuple[float, float, bytes]:
+    """Run one task on a worker: resolve shared objects, return its seconds and CPU
+    seconds (including unpickling a shared object the first time) and the pickled result (one byte string
     travels back, not an object graph for Dask to walk)."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     kwargs = {k: v.value() if isinstance(v, _Shared) and not v.lazy else v
               for k, v in shared.items()}
     payload = dumps(fn(item, **kwargs))
-    return time.perf_counter() - start, payload
+    return time.perf_counter() - start, time.process_time() - cpu, payload
 
 
 def dumps(obj: Any) -> bytes:
