@@ -201,8 +201,9 @@ def main() -> int:
         cpu_one, cpu_two = out["city_serial_map"]["task_cpu_s_sum"], m["task_cpu_s_sum"]
         # On free cores the map takes at least the workers' CPU time shared evenly; with the
         # set-up before it, this is what the ratio would be if nothing else ran (an estimate).
-        out["speedup_from_cpu"] = round(out["city_serial_s"] / (
-            out["city_serial_s"] - sum(serial_tasks) + m["share_s"] + cpu_two / args.workers), 2)
+        outside = out["city_serial_s"] - sum(serial_tasks)  # set-up and combining, both runs
+        out["speedup_from_cpu"] = round((outside + cpu_one) / (
+            outside + m["share_s"] + cpu_two / args.workers), 2)
         print(f"  CPU seconds of the tasks: serial {cpu_one:.1f} s, on {args.workers} workers "
               f"{cpu_two:.1f} s summed ({cpu_two / cpu_one:.2f}x: unpickling the shared data once "
               f"per worker, contention for memory); ratio if the workers had the cores to "
