@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import resource
 import shutil
 import sys
@@ -148,12 +147,20 @@ def main() -> int:
     out["index_s"] = round(time.perf_counter() - t, 2)
     out.update(nodes=net.graph.number_of_nodes(), edges=net.graph.number_of_edges(),
                stations=len(stations), districts=len(districts))
-    out["scattered_network_mb"] = _mb(len(cloudpickle.dumps(net)))
-    out["scattered_index_mb"] = _mb(len(pickle.dumps(index)))
+    from dataclasses import replace
+
+    from coverage.city.assess import _Topology
+
+    out["network_with_graph_mb"] = _mb(len(cloudpickle.dumps(net)))
+    out["scattered_network_mb"] = _mb(len(dumps(replace(net, graph=None))))
+    out["scattered_index_mb"] = _mb(len(dumps(index)))
+    out["graph_topology_mb"] = _mb(len(dumps(_Topology(net.graph))))
     print(f"GENERATED city {args.size}: {out['nodes']:,} nodes, {out['stations']} stations, "
           f"9 real districts; generated in {out['generate_s']} s, index {out['index_s']} s; "
-          f"scattered once per worker: network {out['scattered_network_mb']} MB + index "
-          f"{out['scattered_index_mb']} MB; load average {out['load_average_at_start']} on "
+          f"scattered once per worker: road index {out['scattered_index_mb']} MB + network "
+          f"without its graph {out['scattered_network_mb']} MB (+ graph topology "
+          f"{out['graph_topology_mb']} MB when writing outputs; the whole network would be "
+          f"{out['network_with_graph_mb']} MB); load average {out['load_average_at_start']} on "
           f"{out['cores']} cores")
 
     with open_runner(workers=1, progress=False) as serial:
