@@ -85,6 +85,7 @@ def _with_outputs(net, stations, districts, index, runner) -> dict:
             one = assess_city(net, stations, districts, index=index, runner=serial,
                               district_dir=tmp / "serial")
             res["serial_s"] = round(time.perf_counter() - t, 2)
+            res["serial_map"] = _stats(serial)
         res["load_average_after_serial"] = _load()
         t = time.perf_counter()
         two = assess_city(net, stations, districts, index=index, runner=runner,
@@ -101,7 +102,9 @@ def _with_outputs(net, stations, districts, index, runner) -> dict:
     m = res["dask_map"]
     print(f"city assess + each district's own outputs ({res['outputs_mb']} MB, written by the "
           f"tasks): serial {res['serial_s']} s, {runner.workers} workers {res['dask_s']} s, "
-          f"speed-up {res['speedup']}x; identical: {res['identical']}; figures sent back "
+          f"speed-up {res['speedup']}x; CPU seconds of the tasks: serial "
+          f"{res['serial_map']['task_cpu_s_sum']:.1f} s, on the workers {m['task_cpu_s_sum']:.1f} s "
+          f"summed; identical: {res['identical']}; figures sent back "
           f"{m['result_mb']:.2f} MB; load average {res['load_average_after_serial']} -> "
           f"{res['load_average_after_dask']}")
     return res
