@@ -10,7 +10,7 @@ Districts are independent tasks (one :func:`assess` each) and run on a
 :class:`~coverage.city.runner.Runner`: serially, or on Dask with the road index
 scattered once to every worker. A task writes its district's own outputs where it
 runs (``districts/<code>/``, atomically) and sends back only the figures the city
-needs (:class:`DistrictFigures`, about 28 bytes per demand point), not the whole
+needs (:class:`DistrictFigures`, about 32 bytes per demand point), not the whole
 assessment. The result does not depend on the runner.
 """
 
