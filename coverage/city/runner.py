@@ -114,8 +114,8 @@ class Runner:
         The object travels as one pickled byte string (``broadcast=True``) and is unpickled
         once per worker process, then reused by every task there. Measured on the
         generated 15k city: Dask's own serialisation of the network took 50 s on a loaded
-        2-core machine, the byte string under 1 s. Sharing the same object again (a
-        second map, a sweep after the assessment) reuses the first copy.
+        2-core machine, the byte string under 1 s. Sharing the same object again (the
+        siting models after the city assessment) reuses the first copy.
 
         Parameters
         ----------
