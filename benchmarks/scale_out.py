@@ -9,6 +9,7 @@ central districts, with generated stations. Prints, side by side in one run:
   where the 2-worker wall time went (pickling and scattering the shared network and
   road index, summed task time, the best split of those tasks over the workers, busy
   share, figures sent back, unpickling);
+- with ``--repeat N``, N serial and N Dask runs, alternating, and the best of each;
 - with ``--district-outputs``, the same with each district's own outputs written by
   its task (what ``station-coverage city`` does), serial and on 2 workers;
 - peak memory of each worker process (and of the serial process);
@@ -21,7 +22,7 @@ central districts, with generated stations. Prints, side by side in one run:
 
 The load average is printed at each stage: the speed-up needs free cores.
 Usage: ``python benchmarks/scale_out.py [--size 15k] [--workers 2] [--skip-sweep]
-[--district-outputs] [--json]``
+[--repeat N] [--district-outputs] [--json]``
 """
 
 from __future__ import annotations
@@ -70,6 +71,31 @@ def _identical(one, two) -> bool:
             np.array_equal(getattr(a, k), getattr(b, k))
             for k in ("weight", "first_due_s", "second_due_s", "first_station"))
     return bool(same)
+
+
+def _repeats(n: int, out: dict, net, stations, districts, index, runner) -> dict:
+    """``n`` serial and ``n`` Dask runs in all (the first pair already done), alternating;
+    each Dask run shares the network and index anew."""
+    from coverage.city import assess_city, open_runner
+
+    serial_s, dask_s, loads = [out["city_serial_s"]], [out["city_dask_s"]], []
+    for _ in range(n - 1):
+        with open_runner(workers=1, progress=False) as serial:
+            t = time.perf_counter()
+            assess_city(net, stations, districts, index=index, runner=serial)
+            serial_s.append(round(time.perf_counter() - t, 2))
+        runner.unshare()
+        t = time.perf_counter()
+        assess_city(net, stations, districts, index=index, runner=runner)
+        dask_s.append(round(time.perf_counter() - t, 2))
+        loads.append(_load())
+    res = {"serial_s": serial_s, "dask_s": dask_s, "load_averages": loads,
+           "speedup_best": round(min(serial_s) / min(dask_s), 2),
+           "speedup_per_pair": [round(a / b, 2) for a, b in zip(serial_s, dask_s, strict=True)]}
+    print(f"repeated {n} times, alternating: serial {serial_s} s, {runner.workers} workers "
+          f"{dask_s} s; best of each {res['speedup_best']}x, per pair {res['speedup_per_pair']}; "
+          f"load averages {loads}")
+    return res
 
 
 def _with_outputs(net, stations, districts, index, runner) -> dict:
@@ -130,6 +156,9 @@ def main() -> int:
     ap.add_argument("--tile-crop-m", type=float, default=None,
                     help="crop each tile to a square of this side, m (a quick smoke run)")
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the city assessment this many times serial and on Dask, "
+                    "alternately, and report the best of each (less noise from other jobs)")
     ap.add_argument("--district-outputs", action="store_true",
                     help="also time the run with each district's own outputs written")
     ap.add_argument("--json", action="store_true", help="print one JSON object last")
@@ -225,6 +254,9 @@ def main() -> int:
               f"in {m['share_s']:.2f} s; figures sent back {m['result_mb']:.2f} MB, unpickled in "
               f"{m['unpickle_s']:.2f} s; load average {out['load_average_at_start']} -> "
               f"{out['load_average_after_city']}")
+
+        if args.repeat > 1:
+            out["repeats"] = _repeats(args.repeat, out, net, stations, districts, index, runner)
 
         if args.district_outputs:
             out["with_outputs"] = _with_outputs(net, stations, districts, index, runner)

@@ -232,3 +232,17 @@ def test_largest_tasks_start_first_one_per_worker(two_workers):
     assert out[3][1] != out[1][1], out  # the two largest start together, one on each worker
     assert max(start[3], start[1]) < min(start[2], start[0]), out  # the smallest start last
     assert two_workers.stats[-1]["tasks"] == 6 and two_workers.stats[-1]["workers"] == 2
+
+
+def test_unshare_sends_again(two_workers):
+    data = np.arange(10)
+    first = two_workers.share(data)
+    two_workers.unshare()
+    again = two_workers.share(data)
+    assert again.key != first.key
+    out = two_workers.map(_sum, [1, 2], ["a", "b"], desc="t", shared={"data": again})
+    assert out == [46, 47]
+
+
+def _sum(item: int, *, data) -> int:
+    return int(data.sum()) + item

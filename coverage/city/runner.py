@@ -145,6 +145,14 @@ class Runner:
         self._share_s += time.perf_counter() - start
         return ref
 
+    def unshare(self) -> None:
+        """Forget every shared object: the next :meth:`share` sends it again (to time a
+        run from scratch on a cluster that is already up)."""
+        if self.client is not None and self._tokens:
+            self.client.run(_forget, list(self._tokens))
+        self._tokens.clear()
+        self._shared.clear()
+
     def shares_folder(self, folder: str | Path) -> bool:
         """True when every worker sees ``folder`` as this process does (always true for a
         serial run or a LocalCluster on this machine; checked with a probe file for an
