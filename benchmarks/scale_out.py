@@ -6,8 +6,12 @@ central districts, with generated stations. Prints, side by side in one run:
 
 - city assessment of the 9 districts: wall time serial (``--workers 1``) and on a
   LocalCluster with 2 workers, and the ratio; whether the results are identical;
-  where the 2-worker wall time went (summed task time, the best split of those tasks
-  over the workers, busy share, result bytes sent back, unpickling);
+  where the 2-worker wall time went (pickling and scattering the shared network and
+  road index, summed task time, the best split of those tasks over the workers, busy
+  share, figures sent back, unpickling);
+- with ``--repeat N``, N serial and N Dask runs, alternating, and the best of each;
+- with ``--district-outputs``, the same with each district's own outputs written by
+  its task (what ``station-coverage city`` does), serial and on 2 workers;
 - peak memory of each worker process (and of the serial process);
 - time per district (serial and on the workers);
 - one sweep point including set-up (building the network and its road index), then
@@ -17,7 +21,8 @@ central districts, with generated stations. Prints, side by side in one run:
 - data sizes that feed the 38-district plan in the README.
 
 The load average is printed at each stage: the speed-up needs free cores.
-Usage: ``python benchmarks/scale_out.py [--size 15k] [--workers 2] [--skip-sweep] [--json]``
+Usage: ``python benchmarks/scale_out.py [--size 15k] [--workers 2] [--skip-sweep]
+[--repeat N] [--district-outputs] [--json]``
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import resource
+import shutil
 import sys
+import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -52,13 +57,92 @@ def _stats(runner) -> dict:
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items()}
 
 
+def _identical(one, two) -> bool:
+    """Same district table (but the task seconds), stations, metrics and figures."""
+    import numpy as np
+    import pandas as pd
+
+    cols = [c for c in one.districts.columns if c not in ("geometry", "seconds")]
+    same = (pd.DataFrame(one.districts[cols]).equals(pd.DataFrame(two.districts[cols]))
+            and one.stations.equals(two.stations) and one.metrics == two.metrics)
+    for code, a in one.by_district.items():
+        b = two.by_district[code]
+        same = same and a.metrics == b.metrics and a.stations.equals(b.stations) and all(
+            np.array_equal(getattr(a, k), getattr(b, k))
+            for k in ("weight", "first_due_s", "second_due_s", "first_station"))
+    return bool(same)
+
+
+def _repeats(n: int, out: dict, net, stations, districts, index, runner) -> dict:
+    """``n`` serial and ``n`` Dask runs in all (the first pair already done), alternating;
+    each Dask run shares the network and index anew."""
+    from coverage.city import assess_city, open_runner
+
+    serial_s, dask_s, loads = [out["city_serial_s"]], [out["city_dask_s"]], []
+    for _ in range(n - 1):
+        with open_runner(workers=1, progress=False) as serial:
+            t = time.perf_counter()
+            assess_city(net, stations, districts, index=index, runner=serial)
+            serial_s.append(round(time.perf_counter() - t, 2))
+        runner.unshare()
+        t = time.perf_counter()
+        assess_city(net, stations, districts, index=index, runner=runner)
+        dask_s.append(round(time.perf_counter() - t, 2))
+        loads.append(_load())
+    res = {"serial_s": serial_s, "dask_s": dask_s, "load_averages": loads,
+           "speedup_best": round(min(serial_s) / min(dask_s), 2),
+           "speedup_per_pair": [round(a / b, 2) for a, b in zip(serial_s, dask_s, strict=True)]}
+    print(f"repeated {n} times, alternating: serial {serial_s} s, {runner.workers} workers "
+          f"{dask_s} s; best of each {res['speedup_best']}x, per pair {res['speedup_per_pair']}; "
+          f"load averages {loads}")
+    return res
+
+
+def _with_outputs(net, stations, districts, index, runner) -> dict:
+    """Serial and distributed runs that also write each district's own outputs (the
+    ``city`` command's work): the outputs are written by the tasks, where they run."""
+    from coverage.city import assess_city, open_runner
+
+    res: dict = {}
+    tmp = Path(tempfile.mkdtemp(prefix="scale-out-"))
+    try:
+        with open_runner(workers=1, progress=False) as serial:
+            t = time.perf_counter()
+            one = assess_city(net, stations, districts, index=index, runner=serial,
+                              district_dir=tmp / "serial")
+            res["serial_s"] = round(time.perf_counter() - t, 2)
+            res["serial_map"] = _stats(serial)
+        res["load_average_after_serial"] = _load()
+        t = time.perf_counter()
+        two = assess_city(net, stations, districts, index=index, runner=runner,
+                          district_dir=tmp / "dask")
+        res["dask_s"] = round(time.perf_counter() - t, 2)
+        res["dask_map"] = _stats(runner)
+        res["load_average_after_dask"] = _load()
+        res["identical"] = _identical(one, two)
+        res["speedup"] = round(res["serial_s"] / res["dask_s"], 2)
+        res["outputs_mb"] = _mb(sum(p.stat().st_size for p in (tmp / "serial").rglob("*")
+                                    if p.is_file()))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    m = res["dask_map"]
+    print(f"city assess + each district's own outputs ({res['outputs_mb']} MB, written by the "
+          f"tasks): serial {res['serial_s']} s, {runner.workers} workers {res['dask_s']} s, "
+          f"speed-up {res['speedup']}x; CPU seconds of the tasks: serial "
+          f"{res['serial_map']['task_cpu_s_sum']:.1f} s, on the workers {m['task_cpu_s_sum']:.1f} s "
+          f"summed; identical: {res['identical']}; figures sent back "
+          f"{m['result_mb']:.2f} MB; load average {res['load_average_after_serial']} -> "
+          f"{res['load_average_after_dask']}")
+    return res
+
+
 def main() -> int:
     import functools
 
     import cloudpickle
-    import pandas as pd
 
     from coverage.city import assess_city, open_runner, read_districts, sweep_city
+    from coverage.city.runner import dumps
     from coverage.city.scenario import build_city_network
     from coverage.engine import build_index
     from coverage.generated_city import CENTRAL_DISTRICTS_GEOJSON, generated_city
@@ -72,6 +156,11 @@ def main() -> int:
     ap.add_argument("--tile-crop-m", type=float, default=None,
                     help="crop each tile to a square of this side, m (a quick smoke run)")
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the city assessment this many times serial and on Dask, "
+                    "alternately, and report the best of each (less noise from other jobs)")
+    ap.add_argument("--district-outputs", action="store_true",
+                    help="also time the run with each district's own outputs written")
     ap.add_argument("--json", action="store_true", help="print one JSON object last")
     args = ap.parse_args()
     size = int(args.size) if args.size.isdigit() else args.size
@@ -90,26 +179,34 @@ def main() -> int:
     out["index_s"] = round(time.perf_counter() - t, 2)
     out.update(nodes=net.graph.number_of_nodes(), edges=net.graph.number_of_edges(),
                stations=len(stations), districts=len(districts))
-    out["scattered_network_mb"] = _mb(len(cloudpickle.dumps(net)))
-    out["scattered_index_mb"] = _mb(len(pickle.dumps(index)))
+    from dataclasses import replace
+
+    from coverage.city.assess import _Topology
+
+    out["network_with_graph_mb"] = _mb(len(cloudpickle.dumps(net)))
+    out["scattered_network_mb"] = _mb(len(dumps(replace(net, graph=None))))
+    out["scattered_index_mb"] = _mb(len(dumps(index)))
+    out["graph_topology_mb"] = _mb(len(dumps(_Topology(net.graph))))
     print(f"GENERATED city {args.size}: {out['nodes']:,} nodes, {out['stations']} stations, "
           f"9 real districts; generated in {out['generate_s']} s, index {out['index_s']} s; "
-          f"scattered once per worker: network {out['scattered_network_mb']} MB + index "
-          f"{out['scattered_index_mb']} MB; load average {out['load_average_at_start']} on "
+          f"scattered once per worker: road index {out['scattered_index_mb']} MB + network "
+          f"without its graph {out['scattered_network_mb']} MB (+ graph topology "
+          f"{out['graph_topology_mb']} MB when writing outputs; the whole network would be "
+          f"{out['network_with_graph_mb']} MB); load average {out['load_average_at_start']} on "
           f"{out['cores']} cores")
 
     with open_runner(workers=1, progress=False) as serial:
         t = time.perf_counter()
         one = assess_city(net, stations, districts, index=index, runner=serial)
         out["city_serial_s"] = round(time.perf_counter() - t, 2)
+        out["city_serial_map"] = _stats(serial)
     out["serial_peak_mb"] = _peak_mb()
     out["load_average_after_serial"] = _load()
     per = one.districts.set_index("name")
     out["per_district_s"] = {n: float(s) for n, s in per["seconds"].items()}
     out["per_district_demand_points"] = {n: int(p) for n, p in per["demand_points"].items()}
-    out["district_result_mb_max"] = max(
-        _mb(len(cloudpickle.dumps(replace(a, network=None, index=None))))
-        for a in one.by_district.values())
+    # What a task sends back: the district's figures, not its assessment.
+    out["district_result_mb_max"] = max(_mb(len(dumps(f))) for f in one.by_district.values())
     print(f"city assess, serial (--workers 1): {out['city_serial_s']} s; coverage "
           f"{one.metrics['coverage_share']:.2%}; process peak {out['serial_peak_mb']} MB; "
           f"load average {out['load_average_after_serial']}")
@@ -126,9 +223,7 @@ def main() -> int:
         out["city_dask_map"] = _stats(runner)
         out["worker_peak_mb"] = {k.rsplit(":", 1)[-1]: round(v, 1)
                                  for k, v in runner.worker_peak_memory_mb().items()}
-        cols = [c for c in one.districts.columns if c not in ("geometry", "seconds")]
-        out["identical"] = bool(pd.DataFrame(one.districts[cols]).equals(
-            pd.DataFrame(two.districts[cols])) and one.metrics == two.metrics)
+        out["identical"] = _identical(one, two)
         out["speedup"] = round(out["city_serial_s"] / out["city_dask_s"], 2)
         # The best any scheduler could do with these task times on these workers.
         serial_tasks = list(out["per_district_s"].values())
@@ -142,12 +237,29 @@ def main() -> int:
               f"(cluster start {out['cluster_start_s']} s apart); speed-up "
               f"{out['speedup']}x (bound from the serial task times: {out['speedup_bound']}x); "
               f"identical to serial: {out['identical']}; worker peaks {out['worker_peak_mb']} MB")
+        cpu_one, cpu_two = out["city_serial_map"]["task_cpu_s_sum"], m["task_cpu_s_sum"]
+        # On free cores the map takes at least the workers' CPU time shared evenly; with the
+        # set-up before it, this is what the ratio would be if nothing else ran (an estimate).
+        outside = out["city_serial_s"] - sum(serial_tasks)  # set-up and combining, both runs
+        out["speedup_from_cpu"] = round((outside + cpu_one) / (
+            outside + m["share_s"] + cpu_two / args.workers), 2)
+        print(f"  CPU seconds of the tasks: serial {cpu_one:.1f} s, on {args.workers} workers "
+              f"{cpu_two:.1f} s summed ({cpu_two / cpu_one:.2f}x: unpickling the shared data once "
+              f"per worker, contention for memory); ratio if the workers had the cores to "
+              f"themselves, from these CPU times: {out['speedup_from_cpu']}x")
         print(f"  where the {args.workers}-worker time went: tasks summed {m['task_s_sum']:.1f} s "
               f"(serial {sum(serial_tasks):.1f} s), longest {m['task_s_max']:.1f} s, best split "
               f"{m['bound_s']:.1f} s of {m['wall_s']:.1f} s wall; workers busy "
-              f"{m['busy_share']:.0%}; results sent back {m['result_mb']:.1f} MB, unpickled in "
+              f"{m['busy_share']:.0%}; before the map, network and index pickled and scattered "
+              f"in {m['share_s']:.2f} s; figures sent back {m['result_mb']:.2f} MB, unpickled in "
               f"{m['unpickle_s']:.2f} s; load average {out['load_average_at_start']} -> "
               f"{out['load_average_after_city']}")
+
+        if args.repeat > 1:
+            out["repeats"] = _repeats(args.repeat, out, net, stations, districts, index, runner)
+
+        if args.district_outputs:
+            out["with_outputs"] = _with_outputs(net, stations, districts, index, runner)
 
         if not args.skip_sweep:
             build = functools.partial(

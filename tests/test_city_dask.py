@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -47,23 +48,93 @@ def _frame(city) -> pd.DataFrame:
     return pd.DataFrame(city.districts.drop(columns=["geometry", "seconds"]))
 
 
+def _same_figures(a, b) -> None:
+    assert a.code == b.code and a.metrics == b.metrics
+    for name in ("weight", "first_due_s", "second_due_s", "first_station"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    pd.testing.assert_frame_equal(a.stations, b.stations, check_exact=True)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Each file's bytes; the report's "written at" minute blanked."""
+    return {p.relative_to(folder).as_posix():
+            re.sub(rb"\d{4}-\d\d-\d\d \d\d:\d\d UTC", b"(time)", p.read_bytes())
+            if p.name == "report.html" else p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# Written anew on each run: folium's element ids are random, the GeoPackage stores
+# the time it was written.
+_RUN_STAMPED = ("map.html", "layers.gpkg")
+
+
 @pytest.mark.slow
-def test_dask_results_identical_to_serial(small_city, districts, two_workers):
-    serial = assess_city(small_city.network, small_city.stations, districts)
-    on_two = assess_city(small_city.network, small_city.stations, districts, runner=two_workers)
+def test_dask_results_identical_to_serial(small_city, districts, two_workers, tmp_path):
+    serial = assess_city(small_city.network, small_city.stations, districts,
+                         district_dir=tmp_path / "serial")
+    on_two = assess_city(small_city.network, small_city.stations, districts, runner=two_workers,
+                         district_dir=tmp_path / "two")
     with open_runner(workers=1, progress=False) as one:  # --workers 1: serial, no Dask
         assert one.client is None
         on_one = assess_city(small_city.network, small_city.stations, districts, runner=one)
     assert two_workers.workers == 2
     for other in (on_one, on_two):
         pd.testing.assert_frame_equal(_frame(serial), _frame(other), check_exact=True)
+        pd.testing.assert_frame_equal(serial.stations, other.stations, check_exact=True)
         assert serial.metrics == other.metrics
+        assert serial.by_district.keys() == other.by_district.keys()
         for code, a in serial.by_district.items():
-            b = other.by_district[code]
-            np.testing.assert_array_equal(a.times, b.times)
-            np.testing.assert_array_equal(a.demand["first_due_s"], b.demand["first_due_s"])
+            _same_figures(a, other.by_district[code])
         pd.testing.assert_frame_equal(n_minus_1(serial), n_minus_1(other), check_exact=True)
     assert on_two.runner == "LocalCluster, 2 workers" and on_two.events == []
+    # Each worker wrote its districts' own outputs: the same files, byte for byte, as the
+    # serial run's (the map and GeoPackage aside, which differ between any two runs).
+    assert on_one.district_dir is None
+    for code in serial.by_district:
+        mine, theirs = _files(tmp_path / "serial" / code), _files(tmp_path / "two" / code)
+        assert mine.keys() == theirs.keys() and "summary.json" in mine
+        assert {"map.html", "report.html", "demand.geojson"} <= mine.keys()
+        for name, data in mine.items():
+            if name not in _RUN_STAMPED:
+                assert data == theirs[name], (code, name)
+        assert on_two.by_district[code].outputs == str(tmp_path / "two" / code)
+    # Only the figures travelled back, not the assessments.
+    stats = two_workers.stats[-1]
+    assert stats["desc"] == "districts" and stats["tasks"] == len(districts)
+    points = sum(f.demand_points for f in on_two.by_district.values())
+    assert stats["result_mb"] * 2**20 < 64 * points + 200_000 * len(districts)
+
+
+def test_outputs_sent_back_when_workers_do_not_see_the_folder(small_city, districts, two_workers,
+                                                               tmp_path, monkeypatch):
+    # Workers on other machines: the probe file is not seen, so each task writes its district
+    # to a temporary folder there and sends the files back, written here.
+    monkeypatch.setattr(type(two_workers), "shares_folder", lambda self, folder: False)
+    some = districts[districts["code"].isin(["500103", "500104"])]
+    city = assess_city(small_city.network, small_city.stations, some, runner=two_workers,
+                       district_dir=tmp_path / "d")
+    serial = assess_city(small_city.network, small_city.stations, some,
+                         district_dir=tmp_path / "s")
+    for code in ("500103", "500104"):
+        assert city.by_district[code].outputs == str(tmp_path / "d" / code)
+        _same_figures(serial.by_district[code], city.by_district[code])
+        sent, here = _files(tmp_path / "d" / code), _files(tmp_path / "s" / code)
+        assert sent.keys() == here.keys()
+        assert all(sent[k] == here[k] for k in sent if k not in _RUN_STAMPED)
+    assert not list((tmp_path / "d").glob(".*"))  # no temporary folders left
+
+
+def test_workers_see_a_local_folder(two_workers, tmp_path):
+    assert two_workers.shares_folder(tmp_path / "out")
+    assert not list((tmp_path / "out").iterdir())  # the probe file is removed
+
+
+def test_shared_once_per_object(two_workers):
+    big = np.arange(1000)
+    first, again = two_workers.share(big), two_workers.share(big)
+    assert first.key == again.key
+    assert two_workers.share(big, lazy=True).key != first.key
+    assert two_workers.share(big[:10], like=big, part="head").key != first.key
 
 
 def _die_once(item: int, *, marker: str) -> int:
@@ -161,3 +232,17 @@ def test_largest_tasks_start_first_one_per_worker(two_workers):
     assert out[3][1] != out[1][1], out  # the two largest start together, one on each worker
     assert max(start[3], start[1]) < min(start[2], start[0]), out  # the smallest start last
     assert two_workers.stats[-1]["tasks"] == 6 and two_workers.stats[-1]["workers"] == 2
+
+
+def test_unshare_sends_again(two_workers):
+    data = np.arange(10)
+    first = two_workers.share(data)
+    two_workers.unshare()
+    again = two_workers.share(data)
+    assert again.key != first.key
+    out = two_workers.map(_sum, [1, 2], ["a", "b"], desc="t", shared={"data": again})
+    assert out == [46, 47]
+
+
+def _sum(item: int, *, data) -> int:
+    return int(data.sum()) + item

@@ -67,3 +67,20 @@ def test_bad_siting_mode(small_city, districts):
     with pytest.raises(InputError, match="unknown siting mode"):
         site_city(small_city.network, small_city.stations, districts, small_city.candidates,
                   p=1, mode="region")
+
+
+@pytest.mark.slow
+def test_per_district_on_dask_equals_serial(per_district, small_city, districts):
+    # The workers get the network without its graph (the models route on the road index).
+    import pandas as pd
+
+    from coverage.city import open_runner
+
+    with open_runner(workers=2, progress=False) as runner:
+        on_two = site_city(small_city.network, small_city.stations, districts,
+                           small_city.candidates, p=1, model="mclp", small_station_rules=False,
+                           runner=runner)
+    cols = ["district", "status", "objective", "new_sites", "coverage_before", "coverage_after"]
+    pd.testing.assert_frame_equal(per_district.models[cols], on_two.models[cols])
+    assert list(per_district.new_sites["id"]) == list(on_two.new_sites["id"])
+    assert per_district.after.metrics == on_two.after.metrics

@@ -12,7 +12,7 @@
 - :func:`write_city`: summary, tables, layer, map with click-through, report.
 """
 
-from coverage.city.assess import CityAssessment, assess_city, n_minus_1
+from coverage.city.assess import CityAssessment, DistrictFigures, assess_city, n_minus_1
 from coverage.city.blocks import blocked_travel_time_matrix
 from coverage.city.districts import DistrictCheck, check_districts, district_of, read_districts
 from coverage.city.network import city_network, clip_osm
@@ -23,6 +23,7 @@ from coverage.city.write import write_city
 __all__ = [
     "CityAssessment",
     "DistrictCheck",
+    "DistrictFigures",
     "Runner",
     "SweepResult",
     "assess_city",

@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cloudpickle
@@ -42,9 +43,21 @@ __all__ = ["Runner", "dumps", "open_runner"]
 
 
 def _peak_rss_mb() -> float:
-    """Peak resident memory of this process, MB (Linux ru_maxrss is in KiB)."""
+    """Peak resident memory of this process, MB.
+
+    On Linux, ``VmHWM`` of ``/proc/self/status``: ``ru_maxrss`` is carried over from the
+    parent across fork and exec, so a spawned worker would report its parent's peak when
+    that is larger (measured: every worker "peaked" at the benchmark process's 639.6 MB).
+    """
     import resource
 
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 if sys.platform != "darwin" else peak / 2**20
 
@@ -77,6 +90,8 @@ class Runner:
     events: list[str] = field(default_factory=list)
     stats: list[dict] = field(default_factory=list)
     _tokens: list[str] = field(default_factory=list, repr=False)
+    _shared: dict = field(default_factory=dict, repr=False)
+    _share_s: float = field(default=0.0, repr=False)
 
     @property
     def workers(self) -> int:
@@ -93,19 +108,67 @@ class Runner:
         kind = "LocalCluster" if self.cluster is not None else f"scheduler {self.client.scheduler.address}"
         return f"{kind}, {self.workers} workers"
 
-    def share(self, obj: Any) -> Any:
+    def share(self, obj: Any, *, lazy: bool = False, like: Any = None, part: str = "") -> Any:
         """Send ``obj`` once to every worker; pass the result to :meth:`map` as ``shared``.
 
         The object travels as one pickled byte string (``broadcast=True``) and is unpickled
         once per worker process, then reused by every task there. Measured on the
         generated 15k city: Dask's own serialisation of the network took 50 s on a loaded
-        2-core machine, the byte string under 1 s.
+        2-core machine, the byte string under 1 s. Sharing the same object again (the
+        siting models after the city assessment) reuses the first copy.
+
+        Parameters
+        ----------
+        obj : object
+        lazy : bool
+            Unpickle it on a worker only when a task asks for it: the task receives a
+            handle whose ``value()`` returns the object (also in a serial run), for data
+            that only some tasks need.
+        like, part : object, str
+            ``obj`` is ``part`` of ``like`` (e.g. ``"without graph"`` of a network):
+            sharing the same part of the same object again reuses the first copy.
+            Default: ``obj`` itself.
         """
+        like = obj if like is None else like
+        key = (id(like), part, lazy)
+        if key in self._shared:
+            return self._shared[key][1]
+        start = time.perf_counter()
         if self.client is None:
-            return obj
-        ref = _Shared(uuid.uuid4().hex, dumps(obj))
-        self._tokens.append(ref.token)
-        return self.client.scatter(ref, broadcast=True, hash=False)
+            ref = _Local(obj) if lazy else obj
+        else:
+            payload = _Shared(uuid.uuid4().hex, dumps(obj), lazy)
+            self._tokens.append(payload.token)
+            ref = self.client.scatter(payload, broadcast=True, hash=False)
+        # Keep the key's object alive with its copy, so that its id is not reused.
+        self._shared[key] = ((obj, like), ref)
+        self._share_s += time.perf_counter() - start
+        return ref
+
+    def unshare(self) -> None:
+        """Forget every shared object: the next :meth:`share` sends it again (to time a
+        run from scratch on a cluster that is already up)."""
+        if self.client is not None and self._tokens:
+            self.client.run(_forget, list(self._tokens))
+        self._tokens.clear()
+        self._shared.clear()
+
+    def shares_folder(self, folder: str | Path) -> bool:
+        """True when every worker sees ``folder`` as this process does (always true for a
+        serial run or a LocalCluster on this machine; checked with a probe file for an
+        existing scheduler, whose workers may run on other machines)."""
+        if self.client is None:
+            return True
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        token = uuid.uuid4().hex
+        probe = folder / f".probe-{token}"
+        probe.write_text(token)
+        try:
+            seen = self.client.run(_sees, str(probe), token)
+        finally:
+            probe.unlink(missing_ok=True)
+        return bool(seen) and all(seen.values())
 
     def _worker_addresses(self) -> set[str]:
         return set(self.client.scheduler_info(n_workers=-1)["workers"])
@@ -145,14 +208,16 @@ class Runner:
         bar = self._bar(len(items), desc)
         start = time.perf_counter()
         task_s: list[float] = []
+        task_cpu_s: list[float] = []
         if self.client is None:
             out = []
             for item, label in zip(items, labels, strict=True):
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), time.process_time()
                 out.append(fn(item, **shared))
                 task_s.append(time.perf_counter() - t)
+                task_cpu_s.append(time.process_time() - cpu)
                 bar(label)
-            self._record(desc, start, task_s, 1, 0, 0.0)
+            self._record(desc, start, task_s, task_cpu_s, 1, 0, 0.0)
             return out
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
@@ -194,7 +259,8 @@ class Runner:
                 futures[new] = (nxt, 0, slot)
                 pending.add(new)
             try:
-                seconds, payload = fut.result()
+                seconds, cpu_s, payload = fut.result()
+                task_cpu_s.append(cpu_s)
                 t = time.perf_counter()
                 results[k] = pickle.loads(payload)
                 unpickle_s += time.perf_counter() - t
@@ -212,28 +278,35 @@ class Runner:
                 pending.add(new)
                 continue
             bar(labels[k])
-        self._record(desc, start, task_s, in_flight, result_bytes, unpickle_s)
+        self._record(desc, start, task_s, task_cpu_s, in_flight, result_bytes, unpickle_s)
         lost = sorted(before - self._worker_addresses())
         for addr in lost:
             self.events.append(f"{desc}: worker {addr} died during the run; the scheduler "
                                "re-ran its tasks on the other workers")
         return [results[k] for k in range(len(items))]
 
-    def _record(self, desc: str, start: float, task_s: list[float], workers: int,
+    def _record(self, desc: str, start: float, task_s: list[float], task_cpu_s: list[float],
+                workers: int,
                 result_bytes: int, unpickle_s: float) -> None:
         """Where a map's wall time went: ``busy_share`` is the task time over wall time
         times workers (1.0: every worker computed all the time); ``bound_s`` the best
         possible wall time for these tasks on these workers (the longest task, or the
-        total shared evenly); the rest is scheduling, transfer and idle time."""
+        total shared evenly); the rest is scheduling, transfer and idle time. ``share_s``:
+        time spent before the map pickling and scattering its shared objects.
+        ``task_cpu_s_sum``: CPU seconds of the tasks' processes (other jobs on the machine
+        barely change it, unlike wall time)."""
         wall = time.perf_counter() - start
         total = float(sum(task_s))
         bound = max(max(task_s, default=0.0), total / workers)
         self.stats.append({
             "desc": desc, "tasks": len(task_s), "workers": workers, "wall_s": wall,
             "task_s_sum": total, "task_s_max": max(task_s, default=0.0), "bound_s": bound,
+            "task_cpu_s_sum": float(sum(task_cpu_s)),
             "busy_share": total / (wall * workers) if wall > 0 else 1.0,
             "result_mb": result_bytes / 2**20, "unpickle_s": unpickle_s,
+            "share_s": self._share_s,
         })
+        self._share_s = 0.0
 
     def _bar(self, total: int, desc: str) -> Callable[[str], None]:
         if not self.progress:
@@ -269,6 +342,7 @@ class Runner:
             if self.cluster is None and self._tokens:
                 self.client.run(_forget, list(self._tokens))
             self.client.close()
+        self._shared.clear()
         if self.cluster is not None:
             self.cluster.close()
         self.client = self.cluster = None
@@ -281,15 +355,33 @@ class Runner:
 
 
 class _Shared:
-    """A pickled object sent once to every worker and unpickled once per process."""
+    """A pickled object sent once to every worker and unpickled once per process (by
+    :func:`_call` before a task, or by the task itself when ``lazy``)."""
 
-    def __init__(self, token: str, payload: bytes) -> None:
-        self.token, self.payload = token, payload
+    def __init__(self, token: str, payload: bytes, lazy: bool = False) -> None:
+        self.token, self.payload, self.lazy = token, payload, lazy
 
     def value(self) -> Any:
         if self.token not in _CACHE:
             _CACHE[self.token] = pickle.loads(self.payload)
         return _CACHE[self.token]
+
+
+class _Local:
+    """A lazily shared object in a serial run: the same ``value()`` as :class:`_Shared`."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def value(self) -> Any:
+        return self.obj
+
+
+def _sees(path: str, token: str) -> bool:
+    try:
+        return Path(path).read_text() == token
+    except OSError:
+        return False
 
 
 #: Objects unpickled in this (worker) process, by share token.
@@ -301,14 +393,15 @@ def _forget(tokens: list[str]) -> None:
         _CACHE.pop(token, None)
 
 
-def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> tuple[float, bytes]:
-    """Run one task on a worker: resolve shared objects, return its seconds (including
-    unpickling a shared object the first time) and the pickled result (one byte string
+def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> tuple[float, float, bytes]:
+    """Run one task on a worker: resolve shared objects, return its seconds and CPU
+    seconds (including unpickling a shared object the first time) and the pickled result (one byte string
     travels back, not an object graph for Dask to walk)."""
-    start = time.perf_counter()
-    kwargs = {k: v.value() if isinstance(v, _Shared) else v for k, v in shared.items()}
+    start, cpu = time.perf_counter(), time.process_time()
+    kwargs = {k: v.value() if isinstance(v, _Shared) and not v.lazy else v
+              for k, v in shared.items()}
     payload = dumps(fn(item, **kwargs))
-    return time.perf_counter() - start, payload
+    return time.perf_counter() - start, time.process_time() - cpu, payload
 
 
 def dumps(obj: Any) -> bytes:

@@ -150,7 +150,11 @@ def site_city(
                                  fix="give candidates in every district, or site with mode = 'city'.")
             items.append((str(code), geom, own, p))
             labels.append(str(name))
-    shared = {"network": runner.share(network), "index": runner.share(index),
+    # The network without its graph (the models use the road index), the copy the city
+    # assessment sent to the workers.
+    shared = {"network": runner.share(replace(network, graph=None), like=network,
+                                      part="without graph"),
+              "index": runner.share(index),
               "stations": stations, "model": model, "standard": standard, "options": options,
               "new_type": new_type, "small_station_rules": small_station_rules}
     results = runner.map(siting_task, items, labels, desc="siting", shared=shared)

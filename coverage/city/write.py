@@ -1,12 +1,16 @@
-"""Writing a city run: summary, per-district table and layer, city map, report, and
-each district's own outputs (``districts/<code>/``) for the click-through.
+"""Writing a city run: summary, per-district table and layer, city map and report,
+linking to each district's own outputs for the click-through.
 
-Built on the atomic writers of :mod:`coverage.outputs`; nothing here computes figures.
+Each district's own outputs are written by its task, where it runs
+(:func:`~coverage.city.assess.assess_city` with ``district_dir``); the city files
+link to them. Built on the atomic writers of :mod:`coverage.outputs`; nothing here
+computes figures.
 """
 
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import folium
@@ -21,9 +25,8 @@ from coverage.outputs.files import atomic_write, write_geojson, write_json
 from coverage.outputs.layers import write_csv
 from coverage.outputs.maps import save_map
 from coverage.outputs.report import figure_png
-from coverage.outputs.write import write_assessment
 
-__all__ = ["city_map", "city_report_html", "write_city"]
+__all__ = ["city_map", "city_report_html", "district_links", "write_city"]
 
 _GENERATED_NOTE = ("GENERATED road network (tiled from the real Yuzhong extract, not real "
                    "roads): figures show how the tool behaves, not the city's real cover.")
@@ -33,16 +36,27 @@ def _colour(share: float) -> str:
     return to_hex(colormaps["RdYlGn"](float(np.clip(share, 0, 1))))
 
 
+def district_links(city: CityAssessment, out_dir: str | Path | None = None) -> dict[str, str]:
+    """Each district's outputs folder as a link from ``out_dir`` (relative, ending in
+    ``/``); empty when the district outputs were not written."""
+    if city.district_dir is None:
+        return {}
+    base = Path(out_dir) if out_dir is not None else city.district_dir.parent
+    return {code: Path(os.path.relpath(city.district_dir / code, base)).as_posix() + "/"
+            for code in city.by_district}
+
+
 def city_map(city: CityAssessment, *, tiles: str | None = "osm",
-             links: bool = True) -> folium.Map:
-    """Districts shaded by coverage share; with ``links``, each links to its own map and
-    report under ``districts/<code>/``."""
+             links: dict[str, str] | None = None) -> folium.Map:
+    """Districts shaded by coverage share; with ``links`` (:func:`district_links`), each
+    links to its own map and report."""
+    links = links or {}
     d = city.districts.to_crs(4326)
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
     if tiles == "osm":
         folium.TileLayer("openstreetmap", name="OpenStreetMap").add_to(fmap)
     for row in d.itertuples():
-        link = f"districts/{row.code}/"
+        link = html.escape(links.get(str(row.code), ""))
         popup = (
             f"<b>{html.escape(row.name)}</b> ({row.code})<br>"
             f"rank {row.rank} by gap to the standard<br>"
@@ -51,7 +65,7 @@ def city_map(city: CityAssessment, *, tiles: str | None = "osm",
             f"first served from outside: {row.served_from_outside_share:.1%}<br>"
             f"stations: {row.stations}, over their area cap: {row.over_cap_stations}"
             + (f"<br><a href='{link}map.html' target='_blank'>district map</a> · "
-               f"<a href='{link}report.html' target='_blank'>district report</a>" if links else "")
+               f"<a href='{link}report.html' target='_blank'>district report</a>" if link else "")
         )
         colour = _colour(row.coverage_share)
         folium.GeoJson(
@@ -98,8 +112,11 @@ def _bar_figure(city: CityAssessment) -> Figure:
 
 
 def city_report_html(city: CityAssessment, *, n_minus_1: pd.DataFrame | None = None,
-                     title: str = "City fire-station coverage", links: bool = True) -> str:
-    """One self-contained page: headline, districts ranked by gap to the standard, N-1."""
+                     title: str = "City fire-station coverage",
+                     links: dict[str, str] | None = None) -> str:
+    """One self-contained page: headline, districts ranked by gap to the standard, N-1;
+    with ``links`` (:func:`district_links`), each district links to its own report."""
+    links = links or {}
     s = city.summary()
     esc = html.escape
     head = (f"<p>Standard {esc(s['standard'])} ({esc(s['standard_clause'])}): "
@@ -111,7 +128,8 @@ def city_report_html(city: CityAssessment, *, n_minus_1: pd.DataFrame | None = N
             f"Cross-boundary service: every station serves wherever it arrives first.</p>")
     rows = "".join(
         f"<tr><td>{r.rank}</td><td>"
-        + (f"<a href='districts/{r.code}/report.html'>{esc(r.name)}</a>" if links else esc(r.name))
+        + (f"<a href='{esc(links[str(r.code)])}report.html'>{esc(r.name)}</a>"
+           if str(r.code) in links else esc(r.name))
         + f"</td><td>{r.code}</td><td>{r.coverage_share:.1%}</td>"
         f"<td>{r.gap_to_standard_pp:.1f}</td><td>{r.first_due_p90_s / 60:.1f}</td>"
         f"<td>{r.served_from_outside_share:.1%}</td><td>{r.stations}</td>"
@@ -158,13 +176,15 @@ def city_report_html(city: CityAssessment, *, n_minus_1: pd.DataFrame | None = N
 
 
 def write_city(city: CityAssessment, out_dir: str | Path, *, n_minus_1: pd.DataFrame | None = None,
-               tiles: str | None = "osm", district_outputs: bool = True) -> dict[str, Path]:
+               tiles: str | None = "osm") -> dict[str, Path]:
     """Write a city run to ``out_dir``.
 
     Files: ``summary.json``; ``districts.csv`` and ``districts.geojson`` (the per-district
     figures as attributes); ``stations.csv``; ``n_minus_1.csv`` when given; ``map.html``
-    (districts shaded by coverage, linking to each district's outputs); ``report.html``;
-    and ``districts/<code>/`` with each district's own :func:`write_assessment` outputs.
+    (districts shaded by coverage) and ``report.html``, both linking to each district's
+    own outputs when :func:`~coverage.city.assess.assess_city` wrote them
+    (``district_dir``, ``out_dir/districts`` in the ``city`` command). Each file is
+    written atomically.
 
     Returns
     -------
@@ -181,10 +201,8 @@ def write_city(city: CityAssessment, out_dir: str | Path, *, n_minus_1: pd.DataF
              "stations_csv": write_csv(city.stations, out / "stations.csv")}
     if n_minus_1 is not None:
         paths["n_minus_1_csv"] = write_csv(n_minus_1, out / "n_minus_1.csv")
-    if district_outputs:
-        for code, a in city.by_district.items():
-            write_assessment(a, out / "districts" / code, tiles=tiles)
-    paths["map"] = save_map(city_map(city, tiles=tiles, links=district_outputs), out / "map.html")
+    links = district_links(city, out)
+    paths["map"] = save_map(city_map(city, tiles=tiles, links=links), out / "map.html")
     paths["report"] = atomic_write(out / "report.html", city_report_html(
-        city, n_minus_1=n_minus_1, links=district_outputs))
+        city, n_minus_1=n_minus_1, links=links))
     return paths

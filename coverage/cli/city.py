@@ -120,26 +120,31 @@ def run(args: argparse.Namespace) -> int:
     """Run the city assessment and write its outputs."""
     from coverage.city.assess import assess_city, n_minus_1
     from coverage.city.write import write_city
+    from coverage.outputs.files import run_folder
 
     job = CityRun(args, "city")
     sc = job.scenario
     districts, runner = job.open()
-    with runner:
+    # The whole run goes into a temporary twin of the output folder, swapped in at the end;
+    # each district task writes its own outputs into it (districts/<code>/) where it runs.
+    with runner, run_folder(job.out) as tmp:
         network = job.network(districts)
         stations = job.stations(network, districts)
-        job.step(f"assessing {len(districts)} districts, {len(stations)} stations")
+        job.step(f"assessing {len(districts)} districts, {len(stations)} stations"
+                 + (" and writing their outputs" if sc.output["district_outputs"] else ""))
         city = assess_city(network, stations, districts, standard=sc.assess["standard"],
                            step_m=float(sc.assess["step_m"]), runner=runner,
-                           allow_overlaps=sc.data["allow_overlaps"])
+                           allow_overlaps=sc.data["allow_overlaps"],
+                           district_dir=tmp / "districts" if sc.output["district_outputs"] else None,
+                           tiles=sc.output["tiles"])
         critical = n_minus_1(city)
         siting = None
         if sc.site is not None:
             siting = _site(job, network, stations, districts, city, runner)
         job.step("writing outputs")
-        write_city(city, job.out, n_minus_1=critical, tiles=sc.output["tiles"],
-                   district_outputs=sc.output["district_outputs"])
+        write_city(city, tmp, n_minus_1=critical, tiles=sc.output["tiles"])
         if siting is not None:
-            _write_siting(siting, job.out / "site")
+            _write_siting(siting, tmp / "site")
     m = city.metrics
     if sc.generated:
         print("GENERATED road network (tiled from the real Yuzhong extract): not real roads.")
