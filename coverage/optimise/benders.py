@@ -70,6 +70,9 @@ NODE_ROUNDS = 200
 QUEUE_BASES = 2_000
 #: Row groups above which the master's θ are aggregated per nearest candidate.
 AGGREGATE_ABOVE = 5_000
+#: A node's child is solved next (a dive from the node's basis) while the node's bound is
+#: within this fraction of the gap between the best open bound and the cutoff.
+DIVE = 0.5
 
 
 @dataclass
@@ -539,8 +542,12 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
     queue = [(-np.inf, 0, 0, np.zeros(nx, dtype=np.int8), np.ones(nx, dtype=np.int8),
               None, None)]
     count = 1
-    while queue:
-        lb, _, _, lo, hi, basis, branch = heapq.heappop(queue)
+    dive = None  # a child solved next, straight from its parent's basis (no restore)
+    while queue or dive is not None:
+        if dive is not None:
+            (lb, _, _, lo, hi, basis, branch), dive = dive, None
+        else:
+            lb, _, _, lo, hi, basis, branch = heapq.heappop(queue)
         if lb >= _cutoff(out, integral):
             continue
         out.nodes += 1
@@ -580,23 +587,38 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
         lo[free & (xs >= 1 - 1e-9) & (-rc > gap)] = 1.0
         frac = np.flatnonzero((hi > lo) & (np.minimum(xs, 1.0 - xs) > 1e-6))
         # Children warm-start from this node's basis (best-first jumps across the tree).
+        # One child is solved next from the basis the LP holds now (a dive, no restore)
+        # while the node's bound stays near the best open one; the other waits in the heap.
         m.purge()
-        basis = m.snapshot() if len(queue) < QUEUE_BASES else None
+        cutoff = _cutoff(out, integral)
+        best = queue[0][0] if queue else value
+        diving = not np.isfinite(cutoff) or value <= best + DIVE * (cutoff - best)
         if frac.size == 0:  # every fractional site was fixed: the node again, smaller
-            heapq.heappush(queue, (value, -out.nodes, count, lo, hi, basis, None))
+            node = (value, -out.nodes, count, lo, hi, None, None)
             count += 1
+            if diving:
+                dive = node
+            else:
+                heapq.heappush(queue, node[:5] + (m.snapshot(), None))
             continue
+        basis = m.snapshot() if len(queue) < QUEUE_BASES else None
         down, up = xs[frac], 1.0 - xs[frac]
         mean = [gain[k].sum() / seen[k].sum() if seen[k].any() else 1.0 for k in (0, 1)]
         pc = [np.where(seen[k, frac] > 0, gain[k, frac] / np.maximum(seen[k, frac], 1), mean[k])
               for k in (0, 1)]
         score = np.maximum(pc[0] * down, 1e-6) * np.maximum(pc[1] * up, 1e-6)
-        j = frac[np.argmax(score)]
-        for side in (1.0, 0.0):
+        k = int(np.argmax(score))
+        j = frac[k]
+        # Dive into the child whose pseudo-cost estimate rises least.
+        first = 1.0 if pc[1][k] * up[k] <= pc[0][k] * down[k] else 0.0
+        for side in (first, 1.0 - first):
             clo, chi = lo.copy(), hi.copy()
             clo[j] = chi[j] = side
             branch = (j, int(side), (1.0 - xs[j]) if side else xs[j])
-            heapq.heappush(queue, (value, -out.nodes, count, clo, chi, basis, branch))
+            if diving and side == first:
+                dive = (value, -out.nodes, count, clo, chi, None, branch)
+            else:
+                heapq.heappush(queue, (value, -out.nodes, count, clo, chi, basis, branch))
             count += 1
     if out.mask is None:
         out.status = "infeasible"
