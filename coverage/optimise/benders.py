@@ -73,6 +73,8 @@ AGGREGATE_ABOVE = 5_000
 #: A node's child is solved next (a dive from the node's basis) while the node's bound is
 #: within this fraction of the gap between the best open bound and the cutoff.
 DIVE = 0.5
+#: Slack Benders cuts are purged once the cuts outnumber the θ blocks this many times.
+PURGE = 3
 
 
 @dataclass
@@ -280,11 +282,26 @@ class _Master:
         self.row_id = np.arange(h.getNumRow())
         self.next_id = h.getNumRow()
         self.cut_row = np.zeros(h.getNumRow(), dtype=bool)
+        self.pins = np.zeros(h.getNumRow(), dtype=np.int32)
 
     def snapshot(self) -> tuple[list, np.ndarray, list]:
         """The current simplex basis: column statuses, row ids, row statuses."""
         b = self.h.getBasis()
         return list(b.col_status), self._ids().copy(), list(b.row_status)
+
+    def pin(self, basis: tuple[list, np.ndarray, list] | None, step: int) -> None:
+        """Count (``step`` +1) or release (−1) a stored basis: the rows it holds nonbasic
+        are not purged while some open node will restore it."""
+        import highspy
+
+        if basis is None:
+            return
+        _, ids, rows = basis
+        if self.pins.size < self.next_id:
+            self.pins = np.r_[self.pins, np.zeros(self.next_id - self.pins.size, np.int32)]
+        basic = highspy.HighsBasisStatus.kBasic
+        tight = ids[np.fromiter((r != basic for r in rows), bool, len(rows))]
+        self.pins[tight] += step
 
     def restore(self, basis: tuple[list, np.ndarray, list]) -> None:
         """Warm-start from ``basis``; rows added since enter as basic (slack). Skipped
@@ -324,11 +341,13 @@ class _Master:
         import highspy
 
         ids = self._ids()
-        if int(self.cut_row.sum()) <= 3 * max(self.nb, 1):
+        if int(self.cut_row.sum()) <= PURGE * max(self.nb, 1):
             return
         status = self.h.getBasis().row_status
         basic = np.array([r == highspy.HighsBasisStatus.kBasic for r in status])
-        drop = np.flatnonzero(self.cut_row & basic)
+        if self.pins.size < self.next_id:
+            self.pins = np.r_[self.pins, np.zeros(self.next_id - self.pins.size, np.int32)]
+        drop = np.flatnonzero(self.cut_row & basic & (self.pins[ids] == 0))
         if drop.size == 0:
             return
         self.h.deleteRows(drop.size, drop.astype(np.int32))
@@ -548,6 +567,7 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
             (lb, _, _, lo, hi, basis, branch), dive = dive, None
         else:
             lb, _, _, lo, hi, basis, branch = heapq.heappop(queue)
+            m.pin(basis, -1)
         if lb >= _cutoff(out, integral):
             continue
         out.nodes += 1
@@ -599,7 +619,9 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
             if diving:
                 dive = node
             else:
-                heapq.heappush(queue, node[:5] + (m.snapshot(), None))
+                snap = m.snapshot()
+                m.pin(snap, 1)
+                heapq.heappush(queue, node[:5] + (snap, None))
             continue
         basis = m.snapshot() if len(queue) < QUEUE_BASES else None
         down, up = xs[frac], 1.0 - xs[frac]
@@ -619,6 +641,7 @@ def _branch_and_cut(m: _Master, out: BendersOutcome, p: int, options: SolveOptio
                 dive = (value, -out.nodes, count, clo, chi, None, branch)
             else:
                 heapq.heappush(queue, (value, -out.nodes, count, clo, chi, basis, branch))
+                m.pin(basis, 1)
             count += 1
     if out.mask is None:
         out.status = "infeasible"
