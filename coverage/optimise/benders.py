@@ -27,8 +27,13 @@ The master holds only x and θ; the inequalities are added when violated.
    global), the node is pruned once its bound reaches the incumbent (the dual
    simplex stops there by itself), fixes sites by its own reduced costs for
    its subtree, offers the rounding of its LP to the incumbent, and branches
-   by pseudo-costs. Children warm-start from their parent's basis; slack cuts
-   are purged when they outnumber the θ blocks thrice. District rules are
+   by pseudo-costs. While a node's bound is within half the gap between the
+   best open bound and the incumbent, its child with the smaller pseudo-cost
+   estimate is solved next straight from the basis the LP holds (a dive); the
+   other children wait and warm-start from their parent's stored basis. Slack
+   cuts are purged when they outnumber the θ blocks thrice, except rows a
+   stored basis holds nonbasic (deleting those would leave it no longer a
+   basis, and the child would start cold: on pmed36 163 of 198 restores). District rules are
    checked on every integral node and enforced with cuts valid for every
    rule-abiding solution. A time limit returns the incumbent with the
    smallest bound of the open nodes.
