@@ -147,3 +147,34 @@ def test_branch_and_cut_without_stored_bases(monkeypatch):
         res = pmedian(prob, 3)
         assert res.status == "optimal"
         assert res.objective == pytest.approx(brute_force(inst["cost"], inst["weights"], 3))
+
+
+@pytest.mark.parametrize("dive", [-1e9, 0.5, 1.0])
+def test_purging_keeps_stored_bases_and_dives_stay_exact(monkeypatch, dive):
+    """Purging after every node (PURGE = 0) never deletes a row a stored basis holds
+    nonbasic, so every restore is a basis; dives (none, default, always) stay exact."""
+    monkeypatch.setattr(benders, "PURGE", 0)
+    monkeypatch.setattr(benders, "DIVE", dive)
+    restores = {"done": 0, "skipped": 0}
+    original = benders._Master.restore
+
+    def counting(self, basis):
+        before = self.h.getBasis()
+        original(self, basis)
+        after = self.h.getBasis()
+        same = list(after.row_status) == list(before.row_status) and \
+            list(after.col_status) == list(before.col_status)
+        restores["skipped" if same and list(basis[0]) != list(before.col_status) else "done"] += 1
+
+    monkeypatch.setattr(benders._Master, "restore", counting)
+    branched = 0
+    for seed in range(6):
+        inst = generated_nonmetric(seed)
+        prob = PlacementProblem.from_cost_matrix(inst["cost"], inst["weights"])
+        for p in (3, 4):
+            res = pmedian(prob, p)
+            assert res.status == "optimal", res.message
+            assert res.objective == pytest.approx(brute_force(inst["cost"], inst["weights"], p))
+            branched += res.details["nodes"] > 1
+    assert branched >= 3
+    assert restores["skipped"] == 0, restores

@@ -231,7 +231,9 @@ def test_round_limit_is_not_reported_optimal(model, p, monkeypatch):
         assert (district_areas(prob, mask) > rule["area_cap_km2"]).any()
     else:
         assert rule_ok(inst, rule)(mask) and not res.violations
-        assert res.details["solution_from"] == "heuristic"
+        # The rule-abiding answer comes from the heuristic or, with p-median's branch and
+        # cut, from a whole-number node that obeys the rule; either way it is not optimal.
+        assert res.details["solution_from"] in ("heuristic", "solver")
         assert res.gap is None or res.gap > 0
 
 
