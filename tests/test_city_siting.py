@@ -4,11 +4,12 @@ city-wide model, on a GENERATED city over the real nine districts."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
 from coverage.city import read_districts
-from coverage.city.siting import site_city
+from coverage.city.siting import site_city, unsolved_notes
 from coverage.errors import InputError
 from coverage.generated_city import generated_city
 from tests.conftest import shared
@@ -37,6 +38,8 @@ def test_per_district_is_the_default_one_model_per_district(per_district, distri
     assert s.mode == "per_district"
     assert sorted(s.models["district"]) == sorted(districts["code"])
     assert (s.models["status"] == "optimal").all()
+    assert s.models["message"].str.len().gt(0).all()  # every model says how it ended
+    assert unsolved_notes(s.models) == []
     # At most p = 1 per district (MCLP opens none where no site adds cover).
     assert 1 <= len(s.new_sites) <= len(districts)
     assert s.new_sites["district"].is_unique
@@ -72,7 +75,6 @@ def test_bad_siting_mode(small_city, districts):
 @pytest.mark.slow
 def test_per_district_on_dask_equals_serial(per_district, small_city, districts):
     # The workers get the network without its graph (the models route on the road index).
-    import pandas as pd
 
     from coverage.city import open_runner
 
@@ -84,3 +86,14 @@ def test_per_district_on_dask_equals_serial(per_district, small_city, districts)
     pd.testing.assert_frame_equal(per_district.models[cols], on_two.models[cols])
     assert list(per_district.new_sites["id"]) == list(on_two.new_sites["id"])
     assert per_district.after.metrics == on_two.after.metrics
+
+
+def test_unsolved_notes_group_districts_by_reason_and_use_names():
+    models = pd.DataFrame({
+        "district": ["500103", "500104", "500105", "500106"],
+        "status": ["infeasible", "infeasible", "optimal", "feasible"],
+        "message": ["the fixed stations break the area rule"] * 2
+        + ["proven optimal", "time limit reached, gap 2.0 %"]})
+    notes = unsolved_notes(models, {"500103": "渝中区", "500104": "大渡口区"})
+    assert notes == ["infeasible in 渝中区, 大渡口区: the fixed stations break the area rule",
+                     "feasible in 500106: time limit reached, gap 2.0 %"]

@@ -20,6 +20,7 @@ Two modes:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -79,7 +80,7 @@ def siting_task(item: tuple[str, Any, gpd.GeoDataFrame, int], *, network: RoadNe
     res = run.result
     return {
         "row": {"district": label, "model": res.model, "status": res.status,
-                "objective": res.objective, "bound": res.bound, "gap": res.gap,
+                "message": res.message, "objective": res.objective, "bound": res.bound, "gap": res.gap,
                 "new_sites": len(run.new_sites),
                 "coverage_before": run.before.metrics["coverage_share"],
                 "coverage_after": run.after.metrics["coverage_share"],
@@ -87,6 +88,31 @@ def siting_task(item: tuple[str, Any, gpd.GeoDataFrame, int], *, network: RoadNe
                 "seconds": time.perf_counter() - start},
         "new_sites": run.new_sites.assign(district=label),
     }
+
+
+def unsolved_notes(models: pd.DataFrame, names: Mapping[str, str] | None = None) -> list[str]:
+    """Why the models that did not end optimal ended as they did, one line per reason.
+
+    Parameters
+    ----------
+    models : pandas.DataFrame
+        :attr:`CitySiting.models` (columns ``district``, ``status``, ``message``).
+    names : mapping, optional
+        District code → name, so that planners read names, not codes.
+
+    Returns
+    -------
+    list of str
+        ``"<status> in <districts>: <message>"``, districts with the same status and
+        reason on one line; empty when every model is optimal.
+    """
+    names = names or {}
+    rest = models[models["status"] != "optimal"]
+    lines = []
+    for (status, message), group in rest.groupby(["status", "message"], sort=False):
+        who = ", ".join(str(names.get(str(d), d)) for d in group["district"])
+        lines.append(f"{status} in {who}: {message}")
+    return lines
 
 
 def site_city(

@@ -165,6 +165,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"siting ({siting.mode}, {sc.site['model']}): {len(siting.new_sites)} new sites; "
               f"city coverage {m['coverage_share']:.1%} -> {a['coverage_share']:.1%}; statuses "
               + ", ".join(f"{k} {v}" for k, v in siting.models["status"].value_counts().items()))
+        from coverage.city.siting import unsolved_notes
+
+        names = dict(zip(districts["code"].astype(str), districts["name"], strict=True))
+        for line in unsolved_notes(siting.models, names):
+            print(f"note: siting {line}")
     print(f"outputs in {job.out}/: summary.json, districts.csv, districts.geojson, stations.csv, "
           "n_minus_1.csv, map.html, report.html" + (", districts/" if sc.output["district_outputs"]
                                                     else ""))
