@@ -92,17 +92,6 @@ def test_branch_and_cut_with_site_options(flags, seed):
         assert res.objective == pytest.approx(ref) and res.bound == pytest.approx(ref)
 
 
-def test_branch_and_cut_with_theta_aggregated(monkeypatch):
-    monkeypatch.setattr(benders, "AGGREGATE_ABOVE", 0)
-    for seed in range(4):
-        inst = generated_nonmetric(seed)
-        prob = PlacementProblem.from_cost_matrix(inst["cost"], inst["weights"])
-        res = pmedian(prob, 3)
-        assert res.status == "optimal"
-        assert res.objective == pytest.approx(brute_force(inst["cost"], inst["weights"], 3))
-        assert res.details["theta_blocks"] <= prob.n_candidates
-
-
 @pytest.mark.parametrize("ticks", [1, 3, 6, 12, 25])
 def test_time_limit_gives_an_honest_incumbent(monkeypatch, ticks):
     """Run out of time part-way (a clock that jumps 1 s per reading): never called optimal
@@ -138,15 +127,19 @@ def test_time_limit_gives_an_honest_incumbent(monkeypatch, ticks):
         assert "feasible" in seen
 
 
-def test_branch_and_cut_without_stored_bases(monkeypatch):
-    """Past QUEUE_BASES open nodes children start from whatever basis is current."""
-    monkeypatch.setattr(benders, "QUEUE_BASES", 0)
+@pytest.mark.parametrize("knob", ["AGGREGATE_ABOVE", "QUEUE_BASES"])
+def test_branch_and_cut_exact_with_theta_aggregated_or_without_stored_bases(monkeypatch, knob):
+    """θ aggregated per nearest candidate (AGGREGATE_ABOVE = 0), or no stored bases past
+    QUEUE_BASES = 0 open nodes (children start from whatever basis is current)."""
+    monkeypatch.setattr(benders, knob, 0)
     for seed in range(4):
         inst = generated_nonmetric(seed)
         prob = PlacementProblem.from_cost_matrix(inst["cost"], inst["weights"])
         res = pmedian(prob, 3)
         assert res.status == "optimal"
         assert res.objective == pytest.approx(brute_force(inst["cost"], inst["weights"], 3))
+        if knob == "AGGREGATE_ABOVE":  # one θ block per nearest candidate at most
+            assert res.details["theta_blocks"] <= prob.n_candidates
 
 
 @pytest.mark.parametrize("dive", [-1e9, 0.5, 1.0])
