@@ -246,3 +246,68 @@ def test_unshare_sends_again(two_workers):
 
 def _sum(item: int, *, data) -> int:
     return int(data.sum()) + item
+
+
+@pytest.mark.slow
+def test_workers_killed_in_quick_succession_never_hang_a_run(tmp_path, two_workers):
+    # Worker deaths a second apart once hung a map for ever: a task restricted to a worker
+    # that died before it started stayed in "no-worker" (dask/distributed#7346), a result
+    # lost with its worker was waited on with no worker left to recompute it, and the
+    # LocalCluster forgets a worker not back within lost-worker-timeout. Every map must
+    # still return every task, and say what happened.
+    client = two_workers.client
+    before = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+    try:
+        for round_ in range(6):
+            marker = tmp_path / f"round-{round_}"
+            (marker / "a").mkdir(parents=True)
+            (marker / "b").mkdir()
+            client.run_on_scheduler(_allow_failures, before)
+            assert two_workers.map(_die_once, list(range(5)), [f"d{i}" for i in range(5)],
+                                   desc="districts", shared={"marker": str(marker / "a")}
+                                   ) == [0, 10, 20, 30, 40]
+            client.run_on_scheduler(_allow_failures, 0)
+            assert two_workers.map(_die_once, [1, 2, 3], ["A", "B", "C"], desc="districts",
+                                   shared={"marker": str(marker / "b")}) == [10, 20, 30]
+    finally:
+        client.run_on_scheduler(_allow_failures, before)
+    assert sum("'B': worker died, resubmitted" in e for e in two_workers.events) >= 6
+
+
+async def _drop_worker(cluster, name) -> None:
+    # What a LocalCluster does to a worker that died and was not back within Dask's
+    # lost-worker-timeout: close its nanny and forget it.
+    await cluster.workers.pop(name).close()
+
+
+@pytest.mark.slow
+def test_workers_the_local_cluster_dropped_are_started_again(two_workers):
+    cluster = two_workers.cluster
+    two_workers.client.wait_for_workers(2, timeout=60)
+    cluster.sync(_drop_worker, cluster, next(iter(cluster.workers)))
+    assert len(cluster.workers) == 1
+    out = two_workers.map(_sum, [1, 2, 3], ["a", "b", "c"], desc="districts",
+                          shared={"data": two_workers.share(np.arange(10))})
+    assert out == [46, 47, 48]
+    assert any("dropped 1 worker(s)" in e and "started again" in e for e in two_workers.events)
+    two_workers.client.wait_for_workers(2, timeout=60)
+    assert len(cluster.workers) == 2
+
+
+def test_a_cluster_with_no_worker_left_is_an_error_not_a_hang():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as cluster:
+        runner = open_runner(scheduler=cluster.scheduler_address, progress=False)
+        runner.poll_s, runner.no_worker_timeout_s = 0.2, 1.0
+        try:
+            cluster.scale(0)
+            deadline = time.monotonic() + 60
+            while runner.workers and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert runner.workers == 0
+            with pytest.raises(RuntimeError, match=r"no worker for \d+ s while 'a' waited"):
+                runner.map(_sum, [1], ["a"], desc="districts", shared={"data": np.arange(3)})
+        finally:
+            runner.close()

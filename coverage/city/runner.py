@@ -8,8 +8,10 @@ every worker with ``broadcast=True`` and passed to tasks as futures, never
 pickled per task; arrays of geometries travel as one WKB array (:func:`dumps`).
 
 Placement: tasks are submitted longest first (a ``cost`` per item), one per worker
-thread, each new one to the worker that has just finished, so that the largest
-district starts at once and no worker idles while another holds a queue.
+thread, each new one as soon as a task finishes (the scheduler gives it to the worker
+that has just freed up), so that the largest district starts at once and no worker
+idles while another holds a queue. Tasks carry no worker restrictions: a restricted
+task whose worker dies can be left unscheduled for good (dask/distributed#7346).
 :attr:`Runner.stats` records, per map, where the wall time went.
 
 Failures: a task whose worker dies is re-run by the scheduler (``allowed-failures``);
@@ -22,6 +24,7 @@ raises: a district is never silently dropped.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import pickle
 import sys
@@ -74,6 +77,11 @@ class Runner:
         existing scheduler or a serial run.
     retries : int
         Resubmissions of a task whose workers keep dying.
+    size : int
+        Workers of the ``LocalCluster`` this runner started (kept at that size).
+    poll_s, no_worker_timeout_s : float
+        While a map waits, the workers are checked every ``poll_s`` seconds; with none
+        for ``no_worker_timeout_s`` seconds the map stops with an error.
     progress : bool
         Show progress on stderr: a tqdm bar on a terminal, one line per finished
         task otherwise.
@@ -87,6 +95,9 @@ class Runner:
     cluster: Any = None
     retries: int = 2
     progress: bool = True
+    size: int = 0
+    poll_s: float = 5.0
+    no_worker_timeout_s: float = 300.0
     events: list[str] = field(default_factory=list)
     stats: list[dict] = field(default_factory=list)
     _tokens: list[str] = field(default_factory=list, repr=False)
@@ -222,68 +233,128 @@ class Runner:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
+        self._restore_size(desc)
         info = self.client.scheduler_info(n_workers=-1)["workers"]
         before = set(info)
         tag = uuid.uuid4().hex[:8]
 
-        def submit(k: int, attempt: int, slot: str | None):
-            # A loose restriction: the task goes to the worker that just freed up. A slot
-            # whose worker has gone (died, restarted under a new address) is not used.
-            if slot is not None and slot not in self._worker_addresses():
-                slot = None
-            where = {} if slot is None else {"workers": [slot], "allow_other_workers": True}
+        def submit(k: int, attempt: int):
+            # No worker restriction, not even a loose one: a task restricted to a worker
+            # that dies before it starts stays in "no-worker" for good when no worker is
+            # running at that moment (the scheduler re-checks restrictions, not their
+            # looseness, when workers join: dask/distributed#7346), which hung a run
+            # whose worker was killed. With one task in flight per worker thread the
+            # scheduler puts each new task on the worker that has just freed up anyway
+            # (the only idle one holding the shared inputs).
             return self.client.submit(_call, fn, items[k], **shared, pure=False,
-                                      key=f"{desc}-{k}-{attempt}-{tag}", **where)
+                                      key=f"{desc}-{k}-{attempt}-{tag}")
 
         order = (list(range(len(items))) if cost is None else
                  sorted(range(len(items)), key=lambda k: (-float(cost[k]), k)))
         waiting = iter(order)
-        # One task in flight per worker thread, placed by this loop rather than left to the
-        # scheduler (which may queue two on one worker while the other idles): the next,
-        # largest remaining, task goes to the slot that frees first. Tasks last seconds,
-        # a submission milliseconds.
-        slots = [addr for addr, w in sorted(info.items())
-                 for _ in range(max(1, int(w.get("nthreads", 1))))] or [None]
+        # One task in flight per worker thread, submitted by this loop rather than all at
+        # once (the scheduler may queue two on one worker while the other idles): the next,
+        # largest remaining, task is submitted when one finishes. Tasks last seconds, a
+        # submission milliseconds.
+        in_flight = max(1, sum(max(1, int(w.get("nthreads", 1))) for w in info.values()))
         futures = {}
-        for slot, k in zip(slots, waiting, strict=False):
-            futures[submit(k, 0, slot)] = (k, 0, slot)
-        in_flight = len(slots)
+        for k in itertools.islice(waiting, in_flight):
+            futures[submit(k, 0)] = (k, 0)
         results: dict[int, Any] = {}
         unpickle_s, result_bytes = 0.0, 0
-        pending = as_completed(list(futures), loop=self.client.loop)
-        for fut in pending:
-            k, attempt, slot = futures.pop(fut)
-            nxt = next(waiting, None)
-            if nxt is not None:
-                new = submit(nxt, 0, slot)
-                futures[new] = (nxt, 0, slot)
-                pending.add(new)
-            try:
-                seconds, cpu_s, payload = fut.result()
+        idle_since: float | None = None
+        # Results are fetched by as_completed in the background: a result lost with its
+        # worker before it was fetched is recomputed by the scheduler while this loop
+        # keeps watching the workers (a blocking fut.result() waited for ever there when
+        # the cluster had no worker left to recompute it).
+        pending = as_completed(list(futures), loop=self.client.loop, with_results=True,
+                               raise_errors=False)
+        last_done = time.monotonic()
+        while futures:
+            # Wait for the next task, looking up every poll_s seconds, so that a cluster
+            # left with no worker is noticed (and a LocalCluster's dropped workers are
+            # started again) instead of waited on for ever.
+            done = pending.next_batch(block=False)
+            if not done:
+                with pending.thread_condition:
+                    pending.thread_condition.wait(timeout=0.1)
+                if time.monotonic() - last_done > self.poll_s:
+                    idle_since = self._mind_workers(
+                        desc, [labels[k] for k, _ in futures.values()], idle_since)
+                    last_done = time.monotonic()
+                continue
+            idle_since, last_done = None, time.monotonic()
+            for fut, result in sorted(done, key=lambda fr: futures[fr[0]]):
+                k, attempt = futures.pop(fut)
+                nxt = next(waiting, None)
+                if nxt is not None:
+                    new = submit(nxt, 0)
+                    futures[new] = (nxt, 0)
+                    pending.add(new)
+                if fut.status == "error" and isinstance(result[1], KilledWorker):
+                    if attempt >= self.retries:
+                        raise RuntimeError(
+                            f"{desc} {labels[k]!r}: its worker died {attempt + 1} times; "
+                            "the run stops rather than leave it out.") from result[1]
+                    self.events.append(f"{desc} {labels[k]!r}: worker died, resubmitted "
+                                       f"(attempt {attempt + 2})")
+                    new = submit(k, attempt + 1)
+                    futures[new] = (k, attempt + 1)
+                    pending.add(new)
+                    continue
+                if fut.status == "error":
+                    raise result[1].with_traceback(result[2])
+                if isinstance(result, BaseException):  # cancelled
+                    raise result
+                seconds, cpu_s, payload = result
                 task_cpu_s.append(cpu_s)
                 t = time.perf_counter()
                 results[k] = pickle.loads(payload)
                 unpickle_s += time.perf_counter() - t
                 task_s.append(seconds)
                 result_bytes += len(payload)
-            except KilledWorker as exc:
-                if attempt >= self.retries:
-                    raise RuntimeError(
-                        f"{desc} {labels[k]!r}: its worker died {attempt + 1} times; "
-                        "the run stops rather than leave it out.") from exc
-                self.events.append(f"{desc} {labels[k]!r}: worker died, resubmitted "
-                                   f"(attempt {attempt + 2})")
-                new = submit(k, attempt + 1, None)
-                futures[new] = (k, attempt + 1, None)
-                pending.add(new)
-                continue
-            bar(labels[k])
+                bar(labels[k])
         self._record(desc, start, task_s, task_cpu_s, in_flight, result_bytes, unpickle_s)
         lost = sorted(before - self._worker_addresses())
         for addr in lost:
             self.events.append(f"{desc}: worker {addr} died during the run; the scheduler "
                                "re-ran its tasks on the other workers")
         return [results[k] for k in range(len(items))]
+
+    def _restore_size(self, desc: str) -> None:
+        """Start again the workers this runner's ``LocalCluster`` has dropped: it forgets
+        a worker that died and was not back within Dask's ``lost-worker-timeout`` (a
+        worker killed twice in a row, e.g. by the memory limit)."""
+        if self.cluster is not None and len(self.cluster.workers) < self.size:
+            self.events.append(
+                f"{desc}: the LocalCluster had dropped {self.size - len(self.cluster.workers)} "
+                "worker(s) that died and did not come back in time; started again")
+            self.cluster.scale(self.size)
+
+    def _mind_workers(self, desc: str, running: list[str], idle_since: float | None
+                      ) -> float | None:
+        """Called while no task has finished for :attr:`poll_s` seconds.
+
+        This runner's ``LocalCluster`` is brought back to its size. With no worker at all
+        for :attr:`no_worker_timeout_s` seconds (an existing cluster whose workers are
+        gone) the run stops with the districts still in flight named, rather than wait
+        for ever. Returns when the cluster was first
+        seen with no worker (None: it has workers).
+        """
+        self._restore_size(desc)
+        if self._worker_addresses():
+            return None
+        now = time.monotonic()
+        if idle_since is None:
+            return now
+        if now - idle_since > self.no_worker_timeout_s:
+            where = ("the LocalCluster" if self.cluster is not None
+                     else f"the scheduler at {self.client.scheduler.address}")
+            raise RuntimeError(
+                f"{desc}: {where} has had no worker for {now - idle_since:.0f} s while "
+                f"{', '.join(repr(x) for x in running)} waited; the run stops rather than "
+                "leave them out. Start workers (dask worker ADDRESS) or run again.")
+        return idle_since
 
     def _record(self, desc: str, start: float, task_s: list[float], task_cpu_s: list[float],
                 workers: int,
@@ -486,7 +557,7 @@ def open_runner(
     # Import the library on every worker now, in parallel, so that start-up cost is
     # paid (and timed) here and not inside the first tasks.
     client.run(_warm_up)
-    return Runner(client=client, cluster=cluster, progress=progress, retries=retries)
+    return Runner(client=client, cluster=cluster, progress=progress, retries=retries, size=n)
 
 
 def _warm_up() -> None:
