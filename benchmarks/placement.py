@@ -96,7 +96,11 @@ def run_ours(model: str, problem: PlacementProblem, p: int, time_limit: float,
 
 def run_spopt(model: str, dense: np.ndarray, weights: np.ndarray, radius: float | None,
               p: int, fixed: list[int], time_limit: float) -> dict:
-    from spopt.locate import MCLP, PCenter
+    try:
+        from spopt.locate import MCLP, PCenter
+    except ImportError:
+        raise SystemExit("spopt is not installed: run `make bench` (installs the [bench] extra) "
+                         "or pass --skip-spopt") from None
 
     pre = None
     if fixed:
