@@ -338,8 +338,8 @@ class Runner:
         This runner's ``LocalCluster`` is brought back to its size. With no worker at all
         for :attr:`no_worker_timeout_s` seconds (an existing cluster whose workers are
         gone) the run stops with the districts still in flight named, rather than wait
-        for ever. Returns when the cluster was first
-        seen with no worker (None: it has workers).
+        for ever. Returns when the cluster was first seen with no worker (None: it has
+        workers).
         """
         self._restore_size(desc)
         if self._worker_addresses():
@@ -348,12 +348,15 @@ class Runner:
         if idle_since is None:
             return now
         if now - idle_since > self.no_worker_timeout_s:
-            where = ("the LocalCluster" if self.cluster is not None
-                     else f"the scheduler at {self.client.scheduler.address}")
+            if self.cluster is not None:
+                where, fix = "the LocalCluster", "Run again, with fewer workers if memory ran out."
+            else:
+                where = f"the scheduler at {self.client.scheduler.address}"
+                fix = "Start workers for it (dask worker ADDRESS) and run again."
             raise RuntimeError(
                 f"{desc}: {where} has had no worker for {now - idle_since:.0f} s while "
                 f"{', '.join(repr(x) for x in running)} waited; the run stops rather than "
-                "leave them out. Start workers (dask worker ADDRESS) or run again.")
+                f"leave them out. {fix}")
         return idle_since
 
     def _record(self, desc: str, start: float, task_s: list[float], task_cpu_s: list[float],
